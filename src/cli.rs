@@ -1,0 +1,134 @@
+//! Command-line arguments (clap types only; turning them into pipeline settings happens in
+//! `commands::settings`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "trajkit", version, about = "Agent trajectories → token-exact, loss-masked training data")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert trajectories (raw, messages or ShareGPT) into training rows.
+    Convert(ConvertArgs),
+    /// Print the supervised spans of training rows and lint the masks.
+    CheckMask(CheckMaskArgs),
+}
+
+/// Flags shared by every command that renders conversations.
+#[derive(Args, Debug, Clone)]
+pub struct RenderFlags {
+    /// Chat template: qwen3, chatml, or a path (.jinja file, tokenizer_config.json, or model folder).
+    #[arg(long, short = 't', default_value = "qwen3")]
+    pub template: String,
+    /// Tokenizer: qwen3, gpt-oss (both embedded), or a tokenizer.json / model folder.
+    /// Default: the template's own.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// Input format; detected per record when absent.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// JSON file with a list of tool schemas, for records that carry none.
+    #[arg(long)]
+    pub tools: Option<String>,
+    /// Reasoning: train (supervised), context (rendered, no loss) or drop (removed).
+    #[arg(long, value_enum, default_value = "train")]
+    pub reasoning: ReasoningArg,
+    /// The empty think block Qwen3 puts on the final turn: train it, or keep it as context.
+    #[arg(long, value_enum, default_value = "train")]
+    pub empty_think: EmptyThinkArg,
+    /// One row per record (conversation) or one row per user turn (per-turn).
+    #[arg(long, value_enum, default_value = "conversation")]
+    pub expand: ExpandArg,
+    /// The date templates see through strftime_now (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// Input files (JSONL, JSON array, or one JSON object); `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderFlags,
+    /// What to write: tokens (ids, masks, labels, messages), messages only, or rendered text.
+    #[arg(long, value_enum, default_value = "tokens")]
+    pub emit: EmitArg,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+    /// Write rejected records (JSONL: file, line, id, code, message, the original line) here.
+    #[arg(long)]
+    pub rejects: Option<String>,
+    /// Stop at the first record that cannot be converted (exit 2).
+    #[arg(long)]
+    pub strict: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckMaskArgs {
+    /// Convert output (rows with input_ids), or raw/messages input to convert on the fly.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderFlags,
+    /// Show the whole sequence with the supervised text highlighted.
+    #[arg(long)]
+    pub full: bool,
+    /// Show at most N rows (all rows are still linted).
+    #[arg(short = 'n', long = "rows")]
+    pub rows: Option<usize>,
+    /// Colour: auto (on a terminal), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum InputFormatArg {
+    Raw,
+    Messages,
+    Sharegpt,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ReasoningArg {
+    Train,
+    Context,
+    Drop,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum EmptyThinkArg {
+    Train,
+    Context,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ExpandArg {
+    Conversation,
+    PerTurn,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum EmitArg {
+    Tokens,
+    Messages,
+    Text,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,115 @@
+//! Turning command-line flags into pipeline settings, and the parallel, order-keeping record loop
+//! every command shares.
+
+use anyhow::{bail, Context as _, Result};
+use rayon::prelude::*;
+
+use crate::cli::{EmptyThinkArg, ExpandArg, InputFormatArg, ReasoningArg, RenderFlags};
+use trajkit::conversation::normalize_tool;
+use trajkit::ingest::{IngestOptions, InputFormat};
+use trajkit::pipeline::{Converter, Expand};
+use trajkit::render::{load, Date, ReasoningPolicy, RenderOptions};
+use trajkit::source::{RawRecord, RecordReader};
+use trajkit::tokenize::{TextTokenizer, TokenizerSource};
+
+/// Build the converter the flags describe. `with_tokenizer` is false when nothing needs tokens.
+pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter> {
+    let date = match &flags.date {
+        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
+        None => Date::today(),
+    };
+    let loaded = load::load(&flags.template, None, date)?;
+    let tokenizer = if with_tokenizer {
+        let source = match (&flags.tokenizer, &loaded.tokenizer) {
+            (Some(spec), _) => TokenizerSource::parse(spec),
+            (None, Some(source)) => source.clone(),
+            (None, None) => bail!(
+                "--template {}: no tokenizer.json next to the template; pass --tokenizer PATH",
+                flags.template
+            ),
+        };
+        Some(TextTokenizer::load(&source)?)
+    } else {
+        None
+    };
+    let default_tools = match &flags.tools {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("--tools {path}"))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("--tools {path}: not JSON"))?;
+            let serde_json::Value::Array(items) = value else {
+                bail!("--tools {path}: expected a JSON array of tool schemas");
+            };
+            Some(items.into_iter().map(normalize_tool).collect())
+        }
+        None => None,
+    };
+    Ok(Converter {
+        template: loaded.template,
+        tokenizer,
+        ingest: IngestOptions {
+            format: flags.input_format.map(|f| match f {
+                InputFormatArg::Raw => InputFormat::Raw,
+                InputFormatArg::Messages => InputFormat::Messages,
+                InputFormatArg::Sharegpt => InputFormat::ShareGpt,
+            }),
+            default_tools,
+        },
+        render: RenderOptions {
+            reasoning: match flags.reasoning {
+                ReasoningArg::Train => ReasoningPolicy::Train,
+                ReasoningArg::Context => ReasoningPolicy::Context,
+                ReasoningArg::Drop => ReasoningPolicy::Drop,
+            },
+            train_empty_think: matches!(flags.empty_think, EmptyThinkArg::Train),
+            date,
+        },
+        expand: match flags.expand {
+            ExpandArg::Conversation => Expand::Conversation,
+            ExpandArg::PerTurn => Expand::PerTurn,
+        },
+    })
+}
+
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        builder = builder.num_threads(n.max(1));
+    }
+    Ok(builder.build()?)
+}
+
+/// Records are processed in batches of this many: large enough to keep every core busy, small
+/// enough that memory stays flat however long the input is.
+const BATCH: usize = 512;
+
+/// Run `work` on every record of `inputs` in parallel and hand the results to `sink` in input
+/// order. `sink` returns false to stop early.
+pub fn for_each_record<T: Send>(
+    inputs: &[String],
+    pool: &rayon::ThreadPool,
+    work: impl Fn(&RawRecord) -> T + Sync,
+    mut sink: impl FnMut(&RawRecord, T) -> Result<bool>,
+) -> Result<()> {
+    let mut next_index = 0;
+    for input in inputs {
+        let mut reader = RecordReader::open(input, next_index).with_context(|| format!("cannot open {input}"))?;
+        loop {
+            let mut batch = Vec::with_capacity(BATCH);
+            for record in reader.by_ref().take(BATCH) {
+                batch.push(record.with_context(|| format!("reading {input}"))?);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            let results: Vec<T> = pool.install(|| batch.par_iter().map(&work).collect());
+            for (record, result) in batch.iter().zip(results) {
+                if !sink(record, result)? {
+                    return Ok(());
+                }
+            }
+        }
+        next_index = reader.next_index();
+    }
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! The one canonical conversation model.
+//!
+//! Every input format is converted into a [`Conversation`]; every template renders from one. It mirrors
+//! the TRL/OpenAI training format (system, user, assistant with `tool_calls` and `reasoning_content`,
+//! `tool`), plus the two things that format cannot say: whether a message should carry loss, and
+//! whether tool-call arguments were given as an object or as a verbatim string.
+
+use serde_json::{Map, Value};
+
+/// Who speaks. The four roles of the training format; nothing else is ever invented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+}
+
+/// Tool-call arguments keep their original shape because templates treat them differently:
+/// Qwen3 writes an object through `tojson` but a string verbatim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arguments {
+    /// A JSON value (almost always an object), rendered by the template's JSON filter.
+    Json(Value),
+    /// A string given by the source (usually JSON-encoded, sometimes raw code), rendered as is.
+    Text(String),
+}
+
+impl Arguments {
+    /// The arguments as a JSON value, parsing a string form when it is valid JSON.
+    pub fn parsed(&self) -> Option<Value> {
+        match self {
+            Arguments::Json(v) => Some(v.clone()),
+            Arguments::Text(s) => serde_json::from_str(s).ok(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCall {
+    pub id: Option<String>,
+    pub name: String,
+    pub arguments: Arguments,
+}
+
+/// One message in training order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub content: String,
+    /// Assistant reasoning (`reasoning_content`); `None` when the message has none.
+    pub reasoning: Option<String>,
+    pub tool_calls: Vec<ToolCall>,
+    /// Tool messages: the function that produced the result.
+    pub name: Option<String>,
+    /// Tool messages: the call this result answers.
+    pub tool_call_id: Option<String>,
+    /// Assistant messages: whether the loss covers this message (`"train": false` keeps it as context).
+    pub train: bool,
+}
+
+impl Message {
+    pub fn new(role: Role, content: impl Into<String>) -> Self {
+        Message {
+            role,
+            content: content.into(),
+            reasoning: None,
+            tool_calls: Vec::new(),
+            name: None,
+            tool_call_id: None,
+            train: true,
+        }
+    }
+}
+
+/// A whole record: the messages, the tools offered (OpenAI `{"type":"function","function":{…}}` shape),
+/// and whatever else the record carried, passed through untouched.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Conversation {
+    pub id: String,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Value>,
+    pub meta: Map<String, Value>,
+}
+
+impl Conversation {
+    /// Index of the last user message, where Qwen3 and Harmony start keeping reasoning.
+    pub fn last_user_index(&self) -> Option<usize> {
+        self.messages.iter().rposition(|m| m.role == Role::User)
+    }
+
+    /// Names of the tools offered.
+    pub fn tool_names(&self) -> Vec<&str> {
+        self.tools
+            .iter()
+            .filter_map(|t| t.get("function").and_then(|f| f.get("name")).and_then(Value::as_str))
+            .collect()
+    }
+
+    /// The tool schema named `name`, in OpenAI shape.
+    pub fn tool(&self, name: &str) -> Option<&Value> {
+        self.tools.iter().find(|t| {
+            t.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) == Some(name)
+        })
+    }
+}
+
+/// How tool-call arguments are written when a message leaves the canonical model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgumentsForm {
+    /// As given: objects stay objects (templates run them through `tojson`), strings stay strings.
+    AsGiven,
+    /// Always a string: objects become Python `json.dumps` text, which every template that writes a
+    /// string verbatim renders exactly as it renders the object through `tojson`. This keeps the
+    /// `messages` column loadable by `datasets` when argument types differ between rows (TRAPS 7).
+    String,
+}
+
+impl Message {
+    /// The message in TRL/OpenAI training format.
+    pub fn to_json(&self, form: ArgumentsForm) -> Value {
+        let mut m = Map::new();
+        m.insert("role".into(), Value::String(self.role.as_str().into()));
+        m.insert("content".into(), Value::String(self.content.clone()));
+        if let Some(r) = &self.reasoning {
+            m.insert("reasoning_content".into(), Value::String(r.clone()));
+        }
+        if !self.tool_calls.is_empty() {
+            let calls = self.tool_calls.iter().map(|c| c.to_json(form)).collect();
+            m.insert("tool_calls".into(), Value::Array(calls));
+        }
+        if let Some(name) = &self.name {
+            m.insert("name".into(), Value::String(name.clone()));
+        }
+        if let Some(id) = &self.tool_call_id {
+            m.insert("tool_call_id".into(), Value::String(id.clone()));
+        }
+        Value::Object(m)
+    }
+}
+
+impl ToolCall {
+    pub fn to_json(&self, form: ArgumentsForm) -> Value {
+        let arguments = match (&self.arguments, form) {
+            (Arguments::Text(s), _) => Value::String(s.clone()),
+            (Arguments::Json(v), ArgumentsForm::AsGiven) => v.clone(),
+            (Arguments::Json(v), ArgumentsForm::String) => Value::String(crate::render::pyjson::dumps(v)),
+        };
+        let mut function = Map::new();
+        function.insert("name".into(), Value::String(self.name.clone()));
+        function.insert("arguments".into(), arguments);
+        let mut call = Map::new();
+        if let Some(id) = &self.id {
+            call.insert("id".into(), Value::String(id.clone()));
+        }
+        call.insert("type".into(), Value::String("function".into()));
+        call.insert("function".into(), Value::Object(function));
+        Value::Object(call)
+    }
+}
+
+/// Put a bare tool schema (`{"name", "description", "parameters"}`) into the OpenAI shape that
+/// templates expect; a schema already in that shape is returned unchanged.
+pub fn normalize_tool(tool: Value) -> Value {
+    match tool {
+        Value::Object(ref map) if map.contains_key("function") => tool,
+        Value::Object(map) if map.contains_key("name") => {
+            let mut wrapped = Map::new();
+            wrapped.insert("type".into(), Value::String("function".into()));
+            wrapped.insert("function".into(), Value::Object(map));
+            Value::Object(wrapped)
+        }
+        other => other,
+    }
+}
+
+/// Split reasoning stored inline in content: `<think>R</think>A`, or only `R</think>A` when the opening
+/// tag came from the generation prompt (TRAPS 4). Returns `(reasoning, answer)`.
+pub fn split_inline_reasoning(content: &str) -> Option<(String, String)> {
+    // The same cut as Qwen3's template: the answer follows the last `</think>`, the reasoning is
+    // what precedes the first one, after its last `<think>`.
+    let first_close = content.find("</think>")?;
+    let last_close = content.rfind("</think>")?;
+    let before = &content[..first_close];
+    let after = &content[last_close + "</think>".len()..];
+    let reasoning = match before.rfind("<think>") {
+        Some(open) => &before[open + "<think>".len()..],
+        None => before,
+    };
+    Some((
+        reasoning.trim_end_matches('\n').trim_start_matches('\n').to_string(),
+        after.trim_start_matches('\n').to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn bare_tool_schemas_are_wrapped() {
+        let bare = json!({"name": "f", "parameters": {"type": "object"}});
+        let wrapped = normalize_tool(bare.clone());
+        assert_eq!(wrapped, json!({"type": "function", "function": bare}));
+        assert_eq!(normalize_tool(wrapped.clone()), wrapped);
+    }
+
+    #[test]
+    fn inline_reasoning_with_and_without_opening_tag() {
+        assert_eq!(
+            split_inline_reasoning("<think>\nplan\n</think>\n\nanswer"),
+            Some(("plan".into(), "answer".into()))
+        );
+        assert_eq!(
+            split_inline_reasoning("plan</think>answer"),
+            Some(("plan".into(), "answer".into()))
+        );
+        assert_eq!(split_inline_reasoning("no tags"), None);
+    }
+}

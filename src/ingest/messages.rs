@@ -1,0 +1,271 @@
+//! TRL/OpenAI conversational rows: `{"messages": [...], "tools": [...]}`, including the legacy
+//! `function_call` / `function` role shape and content given as a list of typed parts.
+
+use serde_json::{Map, Value};
+
+use super::{
+    arguments_field, join, opt_bool, opt_id, opt_str, resolve_tool_names, tools_field, wrong_type,
+    Context, IngestError, IngestResult,
+};
+use crate::conversation::{split_inline_reasoning, Conversation, Message, Role, ToolCall};
+
+const RECORD_KEYS: &[&str] = &["id", "messages", "tools"];
+
+pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
+    let items = match record.get("messages") {
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type("messages", "an array of messages", other)),
+        None => return Err(IngestError::new("missing_field", "messages", "missing")),
+    };
+    let mut conversation = Conversation {
+        id: opt_id(&record, "id", "")?.unwrap_or_default(),
+        tools: tools_field(&record, "tools")?,
+        ..Default::default()
+    };
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("messages[{i}]");
+        let Value::Object(item) = item else {
+            return Err(wrong_type(&path, "a message object", item));
+        };
+        conversation.messages.push(convert_message(item, &path, cx)?);
+    }
+    finish(&mut conversation, |i| format!("messages[{i}]"))?;
+    conversation.meta =
+        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    Ok(conversation)
+}
+
+/// Checks every message-shaped format shares: something to train on, tool results attributable.
+pub(super) fn finish(conversation: &mut Conversation, path_of: impl Fn(usize) -> String) -> IngestResult<()> {
+    if conversation.messages.is_empty() {
+        return Err(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
+    }
+    if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
+        return Err(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
+    }
+    resolve_tool_names(conversation, path_of)
+}
+
+fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> IngestResult<Message> {
+    let role = match item.get("role") {
+        Some(Value::String(r)) => match r.as_str() {
+            "system" | "developer" => Role::System,
+            "user" | "human" => Role::User,
+            "assistant" | "gpt" | "model" => Role::Assistant,
+            "tool" | "function" | "ipython" => Role::Tool,
+            other => {
+                return Err(IngestError::new(
+                    "unknown_role",
+                    join(path, "role"),
+                    format!("unknown role `{other}` (expected system, user, assistant or tool)"),
+                ))
+            }
+        },
+        Some(other) => return Err(wrong_type(&join(path, "role"), "a string", other)),
+        None => return Err(IngestError::new("missing_field", join(path, "role"), "missing")),
+    };
+    let parts = content_parts(item.get("content"), &join(path, "content"))?;
+    let mut message = Message::new(role, parts.text);
+    message.train = message_train(item, path)?;
+    if role == Role::Tool {
+        message.name = opt_str(item, "name", path)?;
+        message.tool_call_id = opt_id(item, "tool_call_id", path)?;
+        return Ok(message);
+    }
+    if role != Role::Assistant {
+        return Ok(message);
+    }
+    message.reasoning = ["reasoning_content", "reasoning", "thinking"]
+        .iter()
+        .find_map(|k| opt_str(item, k, path).transpose())
+        .transpose()?
+        .or(parts.reasoning);
+    if message.reasoning.is_none() {
+        if let Some((reasoning, answer)) = split_inline_reasoning(&message.content) {
+            message.reasoning = Some(reasoning);
+            message.content = answer;
+        }
+    }
+    message.tool_calls = parts.calls;
+    match item.get("tool_calls") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(calls)) => {
+            for (j, call) in calls.iter().enumerate() {
+                let p = format!("{path}.tool_calls[{j}]");
+                let Value::Object(call) = call else {
+                    return Err(wrong_type(&p, "a tool call object", call));
+                };
+                message.tool_calls.push(parse_call(call, &p)?);
+            }
+        }
+        Some(other) => return Err(wrong_type(&join(path, "tool_calls"), "an array of tool calls", other)),
+    }
+    if let Some(call) = item.get("function_call").filter(|v| !v.is_null()) {
+        let p = join(path, "function_call");
+        let Value::Object(call) = call else {
+            return Err(wrong_type(&p, "a function call object", call));
+        };
+        message.tool_calls.push(parse_call(call, &p)?);
+    }
+    let _ = cx;
+    Ok(message)
+}
+
+/// `"train": false`, `"weight": 0` and functionary's `"metadata": {"masked": true}` all mean
+/// "keep in context, no loss".
+fn message_train(item: &Map<String, Value>, path: &str) -> IngestResult<bool> {
+    if let Some(train) = opt_bool(item, "train", path)? {
+        return Ok(train);
+    }
+    if let Some(w) = item.get("weight").and_then(Value::as_f64) {
+        return Ok(w != 0.0);
+    }
+    let masked = item.get("metadata").and_then(|m| m.get("masked")).and_then(Value::as_bool);
+    Ok(masked != Some(true))
+}
+
+pub(super) fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
+    let (inner, inner_path) = match call.get("function") {
+        Some(Value::Object(f)) => (f, join(path, "function")),
+        Some(other) => return Err(wrong_type(&join(path, "function"), "an object", other)),
+        None => (call, path.to_string()),
+    };
+    let name = match inner.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            return Err(IngestError::new("wrong_type", join(&inner_path, "name"), "empty tool name"))
+        }
+        Some(other) => return Err(wrong_type(&join(&inner_path, "name"), "a string", other)),
+        None => return Err(IngestError::new("missing_field", join(&inner_path, "name"), "missing")),
+    };
+    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, &inner_path)? })
+}
+
+/// What a message's `content` holds once typed parts are taken apart.
+#[derive(Default)]
+pub(super) struct Parts {
+    pub text: String,
+    pub reasoning: Option<String>,
+    pub calls: Vec<ToolCall>,
+}
+
+/// Content is a string, null, or a list of typed parts (`text`, `reasoning`, `tool_call`); image,
+/// audio and video parts are refused: the built-in templates are text-only.
+pub(super) fn content_parts(content: Option<&Value>, path: &str) -> IngestResult<Parts> {
+    let mut parts = Parts::default();
+    let items = match content {
+        None | Some(Value::Null) => return Ok(parts),
+        Some(Value::String(s)) => {
+            parts.text = s.clone();
+            return Ok(parts);
+        }
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type(path, "a string or a list of content parts", other)),
+    };
+    for (k, item) in items.iter().enumerate() {
+        let p = format!("{path}[{k}]");
+        let part = match item {
+            Value::String(s) => {
+                parts.text.push_str(s);
+                continue;
+            }
+            Value::Object(part) => part,
+            other => return Err(wrong_type(&p, "a content part object", other)),
+        };
+        let kind = part.get("type").and_then(Value::as_str).unwrap_or("text");
+        let body = ["text", "value", "content"].iter().find_map(|k| part.get(*k).and_then(Value::as_str));
+        match (kind, body) {
+            ("text", Some(text)) => parts.text.push_str(text),
+            ("reasoning" | "thinking", Some(text)) => {
+                parts.reasoning.get_or_insert_with(String::new).push_str(text)
+            }
+            ("tool_call", Some(text)) => {
+                let call: Value = serde_json::from_str(text)
+                    .map_err(|e| IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}")))?;
+                let Value::Object(call) = call else {
+                    return Err(IngestError::new("wrong_type", &p, "tool_call part is not a JSON object"));
+                };
+                parts.calls.push(parse_call(&call, &p)?);
+            }
+            ("image" | "image_url" | "input_image" | "audio" | "input_audio" | "video" | "video_url", _) => {
+                return Err(IngestError::new(
+                    "image_content",
+                    &p,
+                    format!("`{kind}` content: the built-in templates are text-only"),
+                ))
+            }
+            (_, None) => return Err(IngestError::new("wrong_type", &p, format!("`{kind}` part without text"))),
+            (other, Some(_)) => {
+                return Err(IngestError::new("wrong_type", &p, format!("unsupported content part type `{other}`")))
+            }
+        }
+    }
+    Ok(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conversation::{Arguments, Role};
+    use crate::ingest::{ingest, IngestOptions};
+    use serde_json::json;
+
+    fn convert(v: serde_json::Value) -> Result<crate::conversation::Conversation, crate::ingest::IngestError> {
+        ingest(&v.to_string(), "x", &IngestOptions::default()).map(|i| i.conversation)
+    }
+
+    #[test]
+    fn tool_calls_with_string_args_and_content_are_kept() {
+        let c = convert(json!({"messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "r"},
+            {"role": "assistant", "content": "done"}]}))
+        .unwrap();
+        assert_eq!(c.messages[1].content, "Let me check.");
+        assert_eq!(c.messages[1].tool_calls[0].arguments, Arguments::Text("{\"a\": 1}".into()));
+        assert_eq!(c.messages[2].name.as_deref(), Some("f"));
+    }
+
+    #[test]
+    fn legacy_function_call_and_function_role() {
+        let c = convert(json!({"messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": null, "function_call": {"name": "f", "arguments": "{}"}},
+            {"role": "function", "name": "f", "content": "r"},
+            {"role": "assistant", "content": "done"}]}))
+        .unwrap();
+        assert_eq!(c.messages[1].tool_calls[0].name, "f");
+        assert_eq!(c.messages[2].role, Role::Tool);
+    }
+
+    #[test]
+    fn inline_think_is_split_and_parts_are_read() {
+        let c = convert(json!({"messages": [
+            {"role": "user", "content": [{"type": "text", "text": "q"}]},
+            {"role": "assistant", "content": "plan</think>\n\nanswer"},
+            {"role": "user", "content": "again"},
+            {"role": "assistant", "content": [{"type": "reasoning", "value": "r"}, {"type": "text", "value": "a"}]}]}))
+        .unwrap();
+        assert_eq!(c.messages[0].content, "q");
+        assert_eq!((c.messages[1].reasoning.as_deref(), c.messages[1].content.as_str()), (Some("plan"), "answer"));
+        assert_eq!((c.messages[3].reasoning.as_deref(), c.messages[3].content.as_str()), (Some("r"), "a"));
+    }
+
+    #[test]
+    fn images_are_refused_with_a_path() {
+        let err = convert(json!({"messages": [
+            {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]},
+            {"role": "assistant", "content": "a"}]}))
+        .unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[0]"));
+    }
+
+    #[test]
+    fn tool_result_without_a_call_is_role_order() {
+        let err = convert(json!({"messages": [
+            {"role": "user", "content": "q"}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]}))
+        .unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("role_order", "messages[1]"));
+    }
+}

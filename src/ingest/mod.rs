@@ -1,0 +1,313 @@
+//! Ingest: every supported input shape → one [`Conversation`].
+//!
+//! The format is detected per record from its keys (`turns` → raw annotation, `messages` →
+//! TRL/OpenAI, `conversations` → ShareGPT), or forced with `--input-format`. Anything that cannot
+//! become a training conversation is an [`IngestError`] naming the JSON path; things that convert but
+//! look wrong (a call to a tool that is not offered, arguments that are not JSON) are warnings.
+
+mod messages;
+mod raw;
+mod sharegpt;
+
+use serde_json::{Map, Value};
+use std::fmt;
+
+use crate::conversation::{normalize_tool, Arguments, Conversation, Role};
+
+/// The input shapes trajkit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Raw,
+    Messages,
+    ShareGpt,
+}
+
+impl InputFormat {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "raw" => Some(InputFormat::Raw),
+            "messages" | "openai" | "trl" => Some(InputFormat::Messages),
+            "sharegpt" => Some(InputFormat::ShareGpt),
+            _ => None,
+        }
+    }
+
+    fn detect(record: &Map<String, Value>) -> Option<Self> {
+        if record.contains_key("turns") {
+            Some(InputFormat::Raw)
+        } else if record.contains_key("messages") {
+            Some(InputFormat::Messages)
+        } else if record.contains_key("conversations") {
+            Some(InputFormat::ShareGpt)
+        } else {
+            None
+        }
+    }
+}
+
+/// One located problem with a record: a stable code, the JSON path, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub path: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Problem { code, path: path.into(), message: message.into() }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{} [{}]", self.message, self.code)
+        } else {
+            write!(f, "{}: {} [{}]", self.path, self.message, self.code)
+        }
+    }
+}
+
+/// A record that cannot become a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IngestError(pub Problem);
+
+impl IngestError {
+    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        IngestError(Problem::new(code, path, message))
+    }
+}
+
+pub type IngestResult<T> = Result<T, IngestError>;
+
+/// What ingest needs besides the record itself.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Force one input format instead of detecting it per record.
+    pub format: Option<InputFormat>,
+    /// Tools for records that carry none (`--tools FILE`), already normalized.
+    pub default_tools: Option<Vec<Value>>,
+}
+
+/// A converted record plus the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub conversation: Conversation,
+    pub warnings: Vec<Problem>,
+}
+
+/// Parse one record's text and convert it. `fallback_id` names records that carry no `id`.
+pub fn ingest(text: &str, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        IngestError::new("invalid_json", "", format!("not valid JSON: {e}"))
+    })?;
+    ingest_value(value, fallback_id, options)
+}
+
+/// Convert an already parsed record.
+pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
+    let Value::Object(record) = value else {
+        return Err(IngestError::new(
+            "not_an_object",
+            "",
+            format!("a record must be a JSON object, found {}", type_name(&value)),
+        ));
+    };
+    let format = match options.format.or_else(|| InputFormat::detect(&record)) {
+        Some(f) => f,
+        None => {
+            return Err(IngestError::new(
+                "unknown_format",
+                "",
+                "no `turns` (raw), `messages` or `conversations` (ShareGPT) field",
+            ))
+        }
+    };
+    let mut cx = Context { warnings: Vec::new() };
+    let mut conversation = match format {
+        InputFormat::Raw => raw::convert(record, &mut cx)?,
+        InputFormat::Messages => messages::convert(record, &mut cx)?,
+        InputFormat::ShareGpt => sharegpt::convert(record, &mut cx)?,
+    };
+    if conversation.id.is_empty() {
+        conversation.id = fallback_id.to_string();
+    }
+    if conversation.tools.is_empty() {
+        if let Some(tools) = &options.default_tools {
+            conversation.tools = tools.clone();
+        }
+    }
+    check_calls(&conversation, &mut cx);
+    Ok(Ingested { conversation, warnings: cx.warnings })
+}
+
+/// Warnings shared by every format: calls that name no offered tool, arguments that are not JSON.
+fn check_calls(conversation: &Conversation, cx: &mut Context) {
+    let names = conversation.tool_names();
+    for (i, message) in conversation.messages.iter().enumerate() {
+        for (j, call) in message.tool_calls.iter().enumerate() {
+            let path = format!("messages[{i}].tool_calls[{j}]");
+            if names.is_empty() {
+                cx.warn("call_without_tools", &path, format!("call to `{}` but the record offers no tools", call.name));
+            } else if !names.contains(&call.name.as_str()) {
+                cx.warn("unknown_tool", &path, format!("call to `{}`, which is not among the record's tools", call.name));
+            }
+            if let Arguments::Text(s) = &call.arguments {
+                if serde_json::from_str::<Value>(s).is_err() {
+                    cx.warn("arguments_not_json", format!("{path}.arguments"), "string arguments are not JSON (kept verbatim)");
+                }
+            }
+        }
+    }
+}
+
+/// Per-record state while converting: the warnings collected so far.
+pub(crate) struct Context {
+    warnings: Vec<Problem>,
+}
+
+impl Context {
+    pub(crate) fn warn(&mut self, code: &'static str, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Problem::new(code, path, message));
+    }
+}
+
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+pub(crate) fn wrong_type(path: &str, expected: &str, found: &Value) -> IngestError {
+    IngestError::new("wrong_type", path, format!("expected {expected}, found {}", type_name(found)))
+}
+
+/// An optional string field; `null` counts as absent.
+pub(crate) fn opt_str(map: &Map<String, Value>, key: &str, path: &str) -> IngestResult<Option<String>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(wrong_type(&join(path, key), "a string", other)),
+    }
+}
+
+/// An id may be written as a string or a number.
+pub(crate) fn opt_id(map: &Map<String, Value>, key: &str, path: &str) -> IngestResult<Option<String>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(wrong_type(&join(path, key), "a string or number", other)),
+    }
+}
+
+pub(crate) fn opt_bool(map: &Map<String, Value>, key: &str, path: &str) -> IngestResult<Option<bool>> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(other) => Err(wrong_type(&join(path, key), "a boolean", other)),
+    }
+}
+
+pub(crate) fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// The record's tools: an array of schemas, or (as ShareGPT and some exports store it) a JSON string
+/// holding that array. Bare schemas are wrapped into the OpenAI shape.
+pub(crate) fn tools_field(map: &Map<String, Value>, key: &str) -> IngestResult<Vec<Value>> {
+    let value = match map.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| {
+            IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}"))
+        })?,
+        Some(v) => v.clone(),
+    };
+    let Value::Array(items) = value else {
+        return Err(wrong_type(key, "an array of tool schemas", &value));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, tool)| {
+            if !tool.is_object() {
+                return Err(wrong_type(&format!("{key}[{i}]"), "a tool schema object", &tool));
+            }
+            Ok(normalize_tool(tool))
+        })
+        .collect()
+}
+
+/// Tool-call arguments: an object (or other JSON value) is kept as JSON, a string verbatim;
+/// absent or null means no arguments.
+pub(crate) fn arguments_field(map: &Map<String, Value>, path: &str) -> IngestResult<Arguments> {
+    match map.get("arguments") {
+        None | Some(Value::Null) => Ok(Arguments::Json(Value::Object(Map::new()))),
+        Some(Value::String(s)) => Ok(Arguments::Text(s.clone())),
+        Some(v @ Value::Object(_)) => Ok(Arguments::Json(v.clone())),
+        Some(other) => Err(wrong_type(&join(path, "arguments"), "an object or a JSON string", other)),
+    }
+}
+
+/// A tool result as tool-message text: strings as they are, anything else as compact JSON.
+pub(crate) fn result_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Fill in the `name` of tool messages that lack one, from their `tool_call_id` or, failing that,
+/// from the calls still waiting for a result, in order. Unresolvable results are an error.
+pub(crate) fn resolve_tool_names(conversation: &mut Conversation, path_of: impl Fn(usize) -> String) -> IngestResult<()> {
+    let mut pending: std::collections::VecDeque<(Option<String>, String)> = Default::default();
+    for i in 0..conversation.messages.len() {
+        let message = &conversation.messages[i];
+        match message.role {
+            Role::Assistant if !message.tool_calls.is_empty() => {
+                pending = message.tool_calls.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+            }
+            Role::Tool => {
+                let by_id = message
+                    .tool_call_id
+                    .as_ref()
+                    .and_then(|id| pending.iter().position(|(cid, _)| cid.as_deref() == Some(id.as_str())));
+                let taken = match (by_id, &message.name) {
+                    (Some(pos), _) => pending.remove(pos),
+                    (None, Some(name)) => {
+                        let pos = pending.iter().position(|(_, n)| n == name);
+                        pos.and_then(|p| pending.remove(p))
+                    }
+                    (None, None) => pending.pop_front(),
+                };
+                let message = &mut conversation.messages[i];
+                if message.name.is_none() {
+                    match taken {
+                        Some((_, name)) => message.name = Some(name),
+                        None => {
+                            return Err(IngestError::new(
+                                "role_order",
+                                path_of(i),
+                                "tool result with no pending tool call to answer",
+                            ))
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

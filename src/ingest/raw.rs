@@ -1,0 +1,322 @@
+//! The raw annotation format (`system`, `tools`, `turns` of user / think / tool / result / answer).
+//! See RAW_FORMAT in the README for the contract; this file is its executable form.
+
+use serde_json::{Map, Value};
+
+use super::{
+    arguments_field, join, opt_bool, opt_id, opt_str, result_text, tools_field, type_name,
+    wrong_type, Context, IngestError, IngestResult,
+};
+use crate::conversation::{Conversation, Message, Role, ToolCall};
+
+const RECORD_KEYS: &[&str] = &["id", "system", "tools", "turns"];
+const TURN_KEYS: &[&str] =
+    &["user", "assistant_think", "assistant_tool", "tool_result", "assistant_answer", "steps", "train"];
+const STEP_KEYS: &[&str] = &["assistant_think", "assistant_tool", "tool_result", "train"];
+
+pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
+    let mut conversation = Conversation {
+        id: opt_id(&record, "id", "")?.unwrap_or_default(),
+        tools: tools_field(&record, "tools")?,
+        ..Default::default()
+    };
+    if let Some(system) = opt_str(&record, "system", "")? {
+        conversation.messages.push(Message::new(Role::System, system));
+    }
+    let turns = match record.get("turns") {
+        Some(Value::Array(turns)) => turns,
+        Some(other) => return Err(wrong_type("turns", "an array of turns", other)),
+        None => return Err(IngestError::new("missing_field", "turns", "missing")),
+    };
+    if turns.is_empty() {
+        return Err(IngestError::new("empty_turns", "turns", "no turns: nothing to train on"));
+    }
+    let mut turn_meta = Vec::new();
+    for (t, turn) in turns.iter().enumerate() {
+        let path = format!("turns[{t}]");
+        let Value::Object(turn) = turn else {
+            return Err(wrong_type(&path, "a turn object", turn));
+        };
+        let is_last = t + 1 == turns.len();
+        convert_turn(turn, &path, is_last, &mut conversation.messages, cx)?;
+        let extra: Map<String, Value> =
+            turn.iter().filter(|(k, _)| !TURN_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        turn_meta.push(Value::Object(extra));
+    }
+    conversation.meta =
+        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    if turn_meta.iter().any(|m| m.as_object().is_some_and(|m| !m.is_empty())) {
+        conversation.meta.insert("turns_meta".into(), Value::Array(turn_meta));
+    }
+    Ok(conversation)
+}
+
+fn convert_turn(
+    turn: &Map<String, Value>,
+    path: &str,
+    is_last: bool,
+    out: &mut Vec<Message>,
+    cx: &mut Context,
+) -> IngestResult<()> {
+    let user = match turn.get("user") {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(wrong_type(&join(path, "user"), "a string", other)),
+        None => return Err(IngestError::new("missing_field", join(path, "user"), "missing")),
+    };
+    out.push(Message::new(Role::User, user));
+    let mut think = opt_str(turn, "assistant_think", path)?;
+    let answer = opt_str(turn, "assistant_answer", path)?;
+    let train = opt_bool(turn, "train", path)?.unwrap_or(true);
+    let has_tool = turn.contains_key("assistant_tool");
+    let steps = match turn.get("steps") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(steps)) => Some(steps),
+        Some(other) => return Err(wrong_type(&join(path, "steps"), "an array of steps", other)),
+    };
+    if has_tool && steps.is_some() {
+        return Err(IngestError::new(
+            "steps_and_tool",
+            path,
+            "a turn uses either `assistant_tool`/`tool_result` or `steps`, not both",
+        ));
+    }
+    if !has_tool && turn.contains_key("tool_result") {
+        return Err(IngestError::new(
+            "result_count_mismatch",
+            join(path, "tool_result"),
+            "a tool result without an `assistant_tool` call",
+        ));
+    }
+    let mut acted = false;
+    if has_tool {
+        let step_train = train;
+        convert_step(turn, path, think.take(), step_train, is_last && answer.is_none(), out, cx)?;
+        acted = true;
+    }
+    if let Some(steps) = steps {
+        if steps.is_empty() && answer.is_none() {
+            return Err(IngestError::new("empty_turn", join(path, "steps"), "empty steps and no answer"));
+        }
+        for (s, step) in steps.iter().enumerate() {
+            let step_path = format!("{path}.steps[{s}]");
+            let Value::Object(step) = step else {
+                return Err(wrong_type(&step_path, "a step object", step));
+            };
+            if let Some(unknown) = step.keys().find(|k| !STEP_KEYS.contains(&k.as_str())) {
+                cx.warn("unknown_field", join(&step_path, unknown), "unknown step field (ignored)");
+            }
+            let own_think = opt_str(step, "assistant_think", &step_path)?;
+            let step_think = match (s, own_think, think.take()) {
+                (0, Some(_), Some(_)) => {
+                    return Err(IngestError::new(
+                        "wrong_type",
+                        join(&step_path, "assistant_think"),
+                        "reasoning given both on the turn and on its first step",
+                    ))
+                }
+                (_, own, turn_level) => own.or(turn_level),
+            };
+            let step_train = opt_bool(step, "train", &step_path)?.unwrap_or(true);
+            let ends_record = is_last && answer.is_none() && s + 1 == steps.len();
+            convert_step(step, &step_path, step_think, step_train, ends_record, out, cx)?;
+            acted = true;
+        }
+    }
+    match answer {
+        Some(content) => {
+            let mut message = Message::new(Role::Assistant, content);
+            message.reasoning = think.take();
+            message.train = train;
+            out.push(message);
+        }
+        None if acted && is_last => {
+            cx.warn("unfinished", path, "the record ends on a tool step with no `assistant_answer`");
+        }
+        None if acted => {
+            return Err(IngestError::new(
+                "missing_field",
+                join(path, "assistant_answer"),
+                "missing: only the last turn may end on a tool step",
+            ))
+        }
+        None => {
+            return Err(IngestError::new(
+                "empty_turn",
+                path,
+                "the turn has no assistant behaviour (no `assistant_tool`, `steps` or `assistant_answer`)",
+            ))
+        }
+    }
+    if let Some(think) = think {
+        // Reasoning with nowhere to go (e.g. a think with steps that all had their own).
+        cx.warn("unused_reasoning", join(path, "assistant_think"), format!("reasoning not attached to any message: {think:.40}"));
+    }
+    Ok(())
+}
+
+/// One call step: the assistant message with its calls, then one tool message per call.
+fn convert_step(
+    step: &Map<String, Value>,
+    path: &str,
+    think: Option<String>,
+    train: bool,
+    may_lack_result: bool,
+    out: &mut Vec<Message>,
+    cx: &mut Context,
+) -> IngestResult<()> {
+    let tool_path = join(path, "assistant_tool");
+    let (calls, parallel) = match step.get("assistant_tool") {
+        Some(Value::Object(call)) => (vec![parse_call(call, &tool_path)?], false),
+        Some(Value::Array(calls)) if !calls.is_empty() => {
+            let calls = calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let p = format!("{tool_path}[{i}]");
+                    match c {
+                        Value::Object(c) => parse_call(c, &p),
+                        other => Err(wrong_type(&p, "a call object", other)),
+                    }
+                })
+                .collect::<IngestResult<Vec<_>>>()?;
+            (calls, true)
+        }
+        Some(Value::Array(_)) => return Err(IngestError::new("empty_turn", tool_path, "empty list of calls")),
+        Some(other) => return Err(wrong_type(&tool_path, "a call object or a list of calls", other)),
+        None => return Err(IngestError::new("missing_field", tool_path, "missing")),
+    };
+    let result_path = join(path, "tool_result");
+    let results: Vec<&Value> = match (step.get("tool_result"), parallel) {
+        (None, _) if may_lack_result => Vec::new(),
+        (None, _) => {
+            return Err(IngestError::new(
+                "result_count_mismatch",
+                result_path,
+                format!("missing: {} call(s) need results", calls.len()),
+            ))
+        }
+        (Some(result), false) => vec![result],
+        (Some(Value::Array(results)), true) => results.iter().collect(),
+        (Some(other), true) => {
+            return Err(IngestError::new(
+                "result_count_mismatch",
+                result_path,
+                format!("{} parallel calls need a list of {} results, found {}", calls.len(), calls.len(), type_name(other)),
+            ))
+        }
+    };
+    if !results.is_empty() && results.len() != calls.len() {
+        return Err(IngestError::new(
+            "result_count_mismatch",
+            result_path,
+            format!("{} call(s) but {} result(s): calls and results cannot be paired", calls.len(), results.len()),
+        ));
+    }
+    let mut assistant = Message::new(Role::Assistant, "");
+    assistant.reasoning = think;
+    assistant.train = train;
+    let names: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
+    let ids: Vec<Option<String>> = calls.iter().map(|c| c.id.clone()).collect();
+    assistant.tool_calls = calls;
+    out.push(assistant);
+    for (i, result) in results.into_iter().enumerate() {
+        let mut tool = Message::new(Role::Tool, result_text(result));
+        tool.name = Some(names[i].clone());
+        tool.tool_call_id = ids[i].clone();
+        out.push(tool);
+    }
+    let _ = cx;
+    Ok(())
+}
+
+fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
+    // Accept the OpenAI shape `{"type": "function", "function": {name, arguments}}` as well.
+    let inner = match call.get("function") {
+        Some(Value::Object(f)) => f,
+        _ => call,
+    };
+    let name = match inner.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => return Err(IngestError::new("wrong_type", join(path, "name"), "empty tool name")),
+        Some(other) => return Err(wrong_type(&join(path, "name"), "a string", other)),
+        None => return Err(IngestError::new("missing_field", join(path, "name"), "missing")),
+    };
+    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, path)? })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conversation::{Arguments, Role};
+    use crate::ingest::{ingest, IngestOptions};
+    use serde_json::json;
+
+    fn convert(v: serde_json::Value) -> Result<crate::ingest::Ingested, crate::ingest::IngestError> {
+        ingest(&v.to_string(), "x", &IngestOptions::default())
+    }
+
+    #[test]
+    fn single_call_maps_to_call_tool_answer() {
+        let got = convert(json!({"system": "S", "tools": [{"name": "f", "parameters": {}}], "turns": [
+            {"user": "u", "assistant_think": "t", "assistant_tool": {"name": "f", "arguments": {"a": 1}},
+             "tool_result": {"ok": true}, "assistant_answer": "done"}]}))
+        .unwrap()
+        .conversation;
+        let roles: Vec<Role> = got.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::System, Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(got.messages[2].reasoning.as_deref(), Some("t"));
+        assert_eq!(got.messages[2].tool_calls[0].arguments, Arguments::Json(json!({"a": 1})));
+        assert_eq!(got.messages[3].content, "{\"ok\":true}");
+        assert_eq!(got.messages[3].name.as_deref(), Some("f"));
+        assert_eq!(got.messages[4].reasoning, None);
+        assert_eq!(got.tools[0]["type"], "function");
+    }
+
+    #[test]
+    fn parallel_results_must_pair_with_calls() {
+        let err = convert(json!({"turns": [{"user": "x", "assistant_tool": [{"name":"f"},{"name":"f"}],
+            "tool_result": ["one"], "assistant_answer": "a"}]}))
+        .unwrap_err();
+        assert_eq!(err.0.code, "result_count_mismatch");
+        assert_eq!(err.0.path, "turns[0].tool_result");
+    }
+
+    #[test]
+    fn unknown_fields_become_meta_and_train_false_is_kept() {
+        let got = convert(json!({"case": "no_tool", "turns": [{"user": "x", "assistant_answer": "a", "train": false}]}))
+            .unwrap()
+            .conversation;
+        assert_eq!(got.meta["case"], "no_tool");
+        assert!(!got.messages[1].train);
+    }
+
+    #[test]
+    fn steps_carry_their_own_reasoning() {
+        let got = convert(json!({"turns": [{"user": "x", "steps": [
+            {"assistant_think": "a", "assistant_tool": {"name": "f"}, "tool_result": 1},
+            {"assistant_think": "b", "assistant_tool": {"name": "g", "arguments": "{\"q\": 1}"}, "tool_result": "r"}],
+            "assistant_answer": "done"}]}))
+        .unwrap()
+        .conversation;
+        assert_eq!(got.messages.len(), 6);
+        assert_eq!(got.messages[1].reasoning.as_deref(), Some("a"));
+        assert_eq!(got.messages[3].reasoning.as_deref(), Some("b"));
+        assert_eq!(got.messages[3].tool_calls[0].arguments, Arguments::Text("{\"q\": 1}".into()));
+    }
+
+    #[test]
+    fn wrong_types_are_located() {
+        let err = convert(json!({"turns": [{"user": 42, "assistant_answer": "x"}]})).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("wrong_type", "turns[0].user"));
+        let err = convert(json!({"turns": "no"})).unwrap_err();
+        assert_eq!(err.0.path, "turns");
+        let err = convert(json!({"turns": []})).unwrap_err();
+        assert_eq!(err.0.code, "empty_turns");
+    }
+
+    #[test]
+    fn unfinished_last_turn_is_a_warning() {
+        let got = convert(json!({"turns": [{"user": "x", "assistant_tool": {"name": "f"}}]})).unwrap();
+        assert_eq!(got.warnings[0].code, "unfinished");
+        assert_eq!(got.conversation.messages.len(), 2);
+    }
+}

@@ -1,0 +1,158 @@
+//! ShareGPT / glaive rows as LLaMA-Factory stores them:
+//! `{"conversations": [{"from": "human|gpt|function_call|observation|system", "value"}], "system"?, "tools": "<JSON>"}`.
+//! A `function_call` value is one call `{"name", "arguments"}` or a list of them; consecutive
+//! `function_call` entries form one assistant message with parallel calls, and each `observation`
+//! answers the next pending call.
+
+use serde_json::{Map, Value};
+
+use super::messages::{finish, parse_call};
+use super::{join, opt_id, opt_str, result_text, tools_field, wrong_type, Context, IngestError, IngestResult};
+use crate::conversation::{split_inline_reasoning, Conversation, Message, Role};
+
+const RECORD_KEYS: &[&str] = &["id", "conversations", "tools", "system"];
+
+pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
+    let items = match record.get("conversations") {
+        Some(Value::Array(items)) => items,
+        Some(other) => return Err(wrong_type("conversations", "an array of turns", other)),
+        None => return Err(IngestError::new("missing_field", "conversations", "missing")),
+    };
+    let mut conversation = Conversation {
+        id: opt_id(&record, "id", "")?.unwrap_or_default(),
+        tools: tools_field(&record, "tools")?,
+        ..Default::default()
+    };
+    if let Some(system) = opt_str(&record, "system", "")?.filter(|s| !s.is_empty()) {
+        conversation.messages.push(Message::new(Role::System, system));
+    }
+    // Message index → conversations index, for locating errors found after conversion.
+    let mut origin = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("conversations[{i}]");
+        let Value::Object(item) = item else {
+            return Err(wrong_type(&path, "a turn object", item));
+        };
+        let from = match item.get("from").or_else(|| item.get("role")) {
+            Some(Value::String(s)) => s.as_str(),
+            Some(other) => return Err(wrong_type(&join(&path, "from"), "a string", other)),
+            None => return Err(IngestError::new("missing_field", join(&path, "from"), "missing")),
+        };
+        let value = match item.get("value").or_else(|| item.get("content")) {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => return Err(wrong_type(&join(&path, "value"), "a string", other)),
+            None => return Err(IngestError::new("missing_field", join(&path, "value"), "missing")),
+        };
+        match from {
+            "system" => push(&mut conversation, &mut origin, i, Message::new(Role::System, value)),
+            "human" | "user" => push(&mut conversation, &mut origin, i, Message::new(Role::User, value)),
+            "gpt" | "assistant" | "model" => {
+                let mut message = Message::new(Role::Assistant, value);
+                if let Some((reasoning, answer)) = split_inline_reasoning(&message.content) {
+                    message.reasoning = Some(reasoning);
+                    message.content = answer;
+                }
+                push(&mut conversation, &mut origin, i, message)
+            }
+            "function_call" | "tool_call" => {
+                let value_path = join(&path, "value");
+                let parsed: Value = serde_json::from_str(&value).map_err(|e| {
+                    IngestError::new("arguments_not_json", &value_path, format!("function_call value is not JSON: {e}"))
+                })?;
+                let calls = match parsed {
+                    Value::Object(call) => vec![parse_call(&call, &value_path)?],
+                    Value::Array(calls) => calls
+                        .iter()
+                        .enumerate()
+                        .map(|(k, c)| match c {
+                            Value::Object(c) => parse_call(c, &format!("{value_path}[{k}]")),
+                            other => Err(wrong_type(&format!("{value_path}[{k}]"), "a call object", other)),
+                        })
+                        .collect::<IngestResult<Vec<_>>>()?,
+                    other => return Err(wrong_type(&value_path, "a call object or list", &other)),
+                };
+                // Parallel calls written as consecutive entries join the previous call message.
+                match conversation.messages.last_mut() {
+                    Some(last) if last.role == Role::Assistant && !last.tool_calls.is_empty() => {
+                        last.tool_calls.extend(calls)
+                    }
+                    _ => {
+                        let mut message = Message::new(Role::Assistant, "");
+                        message.tool_calls = calls;
+                        push(&mut conversation, &mut origin, i, message)
+                    }
+                }
+            }
+            "observation" | "tool" | "function" => {
+                let content = match serde_json::from_str::<Value>(&value) {
+                    // LLaMA-Factory writes parallel results as a JSON list of strings; keep other JSON as is.
+                    Ok(Value::Array(results)) if is_result_list(&conversation, &results) => {
+                        for r in results {
+                            push(&mut conversation, &mut origin, i, Message::new(Role::Tool, result_text(&r)));
+                        }
+                        continue;
+                    }
+                    _ => value,
+                };
+                push(&mut conversation, &mut origin, i, Message::new(Role::Tool, content))
+            }
+            other => {
+                return Err(IngestError::new(
+                    "unknown_role",
+                    join(&path, "from"),
+                    format!("unknown speaker `{other}` (expected system, human, gpt, function_call, observation)"),
+                ))
+            }
+        }
+    }
+    let offset = conversation.messages.len() - origin.len();
+    finish(&mut conversation, |m| match m.checked_sub(offset).and_then(|k| origin.get(k)) {
+        Some(i) => format!("conversations[{i}]"),
+        None => "system".to_string(),
+    })?;
+    conversation.meta =
+        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    let _ = cx;
+    Ok(conversation)
+}
+
+fn push(conversation: &mut Conversation, origin: &mut Vec<usize>, index: usize, message: Message) {
+    conversation.messages.push(message);
+    origin.push(index);
+}
+
+/// An observation holding a list is a set of parallel results only when the previous assistant
+/// message made exactly that many calls (more than one).
+fn is_result_list(conversation: &Conversation, results: &[Value]) -> bool {
+    let calls = conversation.messages.iter().rev().find(|m| m.role == Role::Assistant).map_or(0, |m| m.tool_calls.len());
+    calls > 1 && calls == results.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conversation::Role;
+    use crate::ingest::{ingest, IngestOptions};
+    use serde_json::json;
+
+    #[test]
+    fn glaive_row_converts() {
+        let row = json!({"conversations": [
+            {"from": "human", "value": "find a recipe"},
+            {"from": "function_call", "value": "{\"name\": \"search\", \"arguments\": {\"q\": \"rice\"}}"},
+            {"from": "observation", "value": "{\"hits\": 1}"},
+            {"from": "gpt", "value": "Found one."}],
+            "tools": "[{\"name\": \"search\", \"parameters\": {\"type\": \"object\"}}]"});
+        let c = ingest(&row.to_string(), "x", &IngestOptions::default()).unwrap().conversation;
+        let roles: Vec<Role> = c.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(c.messages[2].name.as_deref(), Some("search"));
+        assert_eq!(c.tools[0]["function"]["name"], "search");
+    }
+
+    #[test]
+    fn bad_function_call_is_located() {
+        let row = json!({"conversations": [{"from": "human", "value": "x"}, {"from": "function_call", "value": "{oops"}]});
+        let err = ingest(&row.to_string(), "x", &IngestOptions::default()).unwrap_err();
+        assert_eq!(err.0.path, "conversations[1].value");
+    }
+}

@@ -1,0 +1,25 @@
+//! trajkit turns agent trajectories into training data that is exactly what a model sees.
+//!
+//! The library is the pipeline; the `trajkit` binary is a thin layer over it.
+//!
+//! ```text
+//! source     read JSONL / JSON files; every record keeps its file and line
+//!   → ingest        raw annotation, TRL/OpenAI messages, ShareGPT  → one Conversation
+//!   → conversation  the canonical model (messages, tool calls, tool results, reasoning, tools)
+//!   → pipeline      policy (reasoning, train flags) and expansion (conversation / per-turn)
+//!   → render        the model's chat template (minijinja, Python-jinja compatible) → text + spans
+//!   → tokenize      one encode of the whole text → ids + byte offsets
+//!   → mask          byte spans × offsets → assistant_masks / labels
+//!   → emit          JSONL rows that TRL loads as they are
+//! check      reads rows back as turns and lints the mask
+//! ```
+
+pub mod check;
+pub mod conversation;
+pub mod emit;
+pub mod ingest;
+pub mod mask;
+pub mod pipeline;
+pub mod render;
+pub mod source;
+pub mod tokenize;

@@ -1,0 +1,23 @@
+//! The `trajkit` binary: parse → run → print the error chain → exit code.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Convert(args) => commands::convert::run(args),
+        cli::Command::CheckMask(args) => commands::check_mask::run(args),
+    };
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            eprintln!("trajkit: {e:#}");
+            ExitCode::from(commands::Exit::Error.code())
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! Render: a [`Conversation`] through a chat template → the exact text the model sees, plus the
+//! byte ranges of that text the loss should cover.
+//!
+//! Templates are Jinja, run by minijinja in an environment made to behave like transformers'
+//! (see [`env`]). Built-in templates mark their trainable spans themselves; a user's template marks
+//! them with `{% generation %}` blocks when it has them.
+
+pub mod env;
+pub mod load;
+pub mod pyjson;
+
+use std::ops::Range;
+
+use minijinja::Value;
+use serde_json::{Map, Value as Json};
+
+use crate::conversation::{ArgumentsForm, Conversation, Role};
+pub use env::Date;
+use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
+
+/// What happens to assistant reasoning (`reasoning_content`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReasoningPolicy {
+    /// Rendered and supervised (TRL's default).
+    #[default]
+    Train,
+    /// Rendered, but no loss on it.
+    Context,
+    /// Removed before rendering.
+    Drop,
+}
+
+impl ReasoningPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningPolicy::Train => "train",
+            ReasoningPolicy::Context => "context",
+            ReasoningPolicy::Drop => "drop",
+        }
+    }
+}
+
+/// Settings that shape the rendered text or its spans.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOptions {
+    pub reasoning: ReasoningPolicy,
+    /// Supervise the empty `<think>\n\n</think>\n\n` Qwen3 puts on the final turn (TRAPS 3).
+    pub train_empty_think: bool,
+    pub date: Date,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { reasoning: ReasoningPolicy::Train, train_empty_think: true, date: Date::today() }
+    }
+}
+
+/// The templates trajkit ships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Qwen3,
+    ChatMl,
+}
+
+impl Builtin {
+    pub fn parse(name: &str) -> Option<Builtin> {
+        match name {
+            "qwen3" => Some(Builtin::Qwen3),
+            "chatml" => Some(Builtin::ChatMl),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Qwen3 => "qwen3",
+            Builtin::ChatMl => "chatml",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Builtin::Qwen3 => include_str!("../../templates/qwen3.jinja"),
+            Builtin::ChatMl => include_str!("../../templates/chatml.jinja"),
+        }
+    }
+
+    /// Whether the template drops reasoning of turns before the last user message, so that a
+    /// whole-conversation row trains those turns without their thinking (TRAPS 2).
+    pub fn drops_earlier_reasoning(self) -> bool {
+        matches!(self, Builtin::Qwen3)
+    }
+
+    /// Whether the template renders `reasoning_content` at all.
+    pub fn renders_reasoning(self) -> bool {
+        matches!(self, Builtin::Qwen3)
+    }
+}
+
+/// Why a conversation could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    /// The template itself refused the conversation (`raise_exception`).
+    #[error("the template refused this conversation: {0}")]
+    Refused(String),
+    /// The template failed while running (an undefined method, a type error, out of fuel …).
+    #[error("template error: {0}")]
+    Template(String),
+    /// Content holds the characters trajkit reserves for span markers.
+    #[error("{0}: contains a Unicode noncharacter (U+FDD0..U+FDD3) that trajkit reserves for span markers")]
+    ReservedCharacter(String),
+    #[error("no supervised span: the template marks nothing to train on for this conversation")]
+    NothingToTrain,
+}
+
+/// Rendered text and the byte ranges of it that carry loss, sorted and disjoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub supervised: Vec<Range<usize>>,
+}
+
+/// A compiled chat template.
+pub struct ChatTemplate {
+    pub name: String,
+    env: minijinja::Environment<'static>,
+    pub builtin: Option<Builtin>,
+    /// `bos_token`, `eos_token`, … as transformers passes them to the template.
+    pub special_tokens: Map<String, Json>,
+}
+
+impl ChatTemplate {
+    pub fn builtin(which: Builtin, date: Date) -> Result<Self, RenderError> {
+        let env = env::environment(which.source(), date).map_err(|e| RenderError::Template(e.to_string()))?;
+        Ok(ChatTemplate { name: which.name().into(), env, builtin: Some(which), special_tokens: Map::new() })
+    }
+
+    /// A user-supplied Jinja chat template (the text of a `.jinja` file or a `chat_template` string).
+    pub fn from_source(name: &str, source: &str, special_tokens: Map<String, Json>, date: Date) -> Result<Self, RenderError> {
+        let env = env::environment(source, date).map_err(|e| RenderError::Template(describe(&e)))?;
+        Ok(ChatTemplate { name: name.into(), env, builtin: None, special_tokens })
+    }
+
+    /// Render one conversation. Reasoning policy `drop` must have been applied by the caller.
+    pub fn render(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Rendered, RenderError> {
+        for (i, m) in conversation.messages.iter().enumerate() {
+            let reserved = |s: &str| s.chars().any(|c| ('\u{FDD0}'..='\u{FDD3}').contains(&c));
+            if reserved(&m.content) || m.reasoning.as_deref().is_some_and(reserved) {
+                return Err(RenderError::ReservedCharacter(format!("messages[{i}]")));
+            }
+        }
+        let context = self.context(conversation, options);
+        let template = self.env.get_template("chat").map_err(|e| RenderError::Template(describe(&e)))?;
+        let marked = template.render(context).map_err(|e| {
+            let text = describe(&e);
+            match text.find(RAISED) {
+                Some(at) => RenderError::Refused(text[at + RAISED.len()..].lines().next().unwrap_or("").to_string()),
+                None => RenderError::Template(text),
+            }
+        })?;
+        Ok(split_markers(&marked))
+    }
+
+    fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
+        let builtin = self.builtin.is_some();
+        let messages: Vec<Json> = conversation
+            .messages
+            .iter()
+            .map(|m| {
+                let mut json = m.to_json(ArgumentsForm::AsGiven);
+                if builtin && m.role == Role::Assistant {
+                    json.as_object_mut().expect("a message is an object").insert("trajkit_train".into(), Json::Bool(m.train));
+                }
+                json
+            })
+            .collect();
+        let mut ctx = self.special_tokens.clone();
+        ctx.insert("messages".into(), Json::Array(messages));
+        if !conversation.tools.is_empty() {
+            ctx.insert("tools".into(), Json::Array(conversation.tools.clone()));
+        }
+        ctx.insert("add_generation_prompt".into(), Json::Bool(false));
+        if builtin {
+            let mut t = Map::new();
+            t.insert("reasoning".into(), Json::String(options.reasoning.as_str().into()));
+            let empty_think = if options.train_empty_think { "train" } else { "context" };
+            t.insert("empty_think".into(), Json::String(empty_think.into()));
+            ctx.insert("trajkit".into(), Json::Object(t));
+        }
+        Value::from(minijinja::value::Serde(Json::Object(ctx)))
+    }
+}
+
+/// minijinja's error with its cause chain and template line, on one line.
+fn describe(e: &minijinja::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+/// Remove the span markers from rendered text; the supervised ranges are the training spans minus
+/// the no-loss spans, as byte ranges of the clean text.
+pub fn split_markers(marked: &str) -> Rendered {
+    let mut text = String::with_capacity(marked.len());
+    let mut train_depth = 0usize;
+    let mut no_loss_depth = 0usize;
+    let mut supervised: Vec<Range<usize>> = Vec::new();
+    let mut open: Option<usize> = None;
+    for c in marked.chars() {
+        match c {
+            TRAIN_OPEN => train_depth += 1,
+            TRAIN_CLOSE => train_depth = train_depth.saturating_sub(1),
+            NO_LOSS_OPEN => no_loss_depth += 1,
+            NO_LOSS_CLOSE => no_loss_depth = no_loss_depth.saturating_sub(1),
+            c => {
+                text.push(c);
+                continue;
+            }
+        }
+        let active = train_depth > 0 && no_loss_depth == 0;
+        match (active, open) {
+            (true, None) => open = Some(text.len()),
+            (false, Some(start)) => {
+                if start < text.len() {
+                    supervised.push(start..text.len());
+                }
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(start) = open {
+        if start < text.len() {
+            supervised.push(start..text.len());
+        }
+    }
+    // Adjacent spans (one message's end, the next one's start) stay separate: each is a turn.
+    Rendered { text, supervised }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_become_byte_ranges_minus_no_loss() {
+        let marked = format!("ab{TRAIN_OPEN}c{NO_LOSS_OPEN}é{NO_LOSS_CLOSE}d{TRAIN_CLOSE}e");
+        let r = split_markers(&marked);
+        assert_eq!(r.text, "abcéde");
+        assert_eq!(r.supervised, vec![2..3, 5..6]);
+    }
+}

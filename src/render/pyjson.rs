@@ -1,0 +1,231 @@
+//! Python's `json.dumps`, byte for byte.
+//!
+//! Chat templates serialize tool schemas and arguments with `tojson`, which transformers defines as
+//! `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`. Its output
+//! differs from serde_json's (`", "` and `": "` separators, Python float repr such as `1e-07`),
+//! and every byte of it becomes tokens the model trains on (TRAPS 12).
+
+use serde_json::Value;
+
+/// The knobs of `json.dumps` that templates use.
+#[derive(Debug, Clone)]
+pub struct DumpOptions {
+    pub ensure_ascii: bool,
+    pub indent: Option<String>,
+    pub item_separator: String,
+    pub key_separator: String,
+    pub sort_keys: bool,
+}
+
+impl Default for DumpOptions {
+    fn default() -> Self {
+        DumpOptions {
+            ensure_ascii: false,
+            indent: None,
+            item_separator: ", ".into(),
+            key_separator: ": ".into(),
+            sort_keys: false,
+        }
+    }
+}
+
+impl DumpOptions {
+    /// Python's rule: with an indent, the default item separator loses its trailing space.
+    pub fn with_indent(mut self, indent: Option<String>) -> Self {
+        if indent.is_some() && self.item_separator == ", " {
+            self.item_separator = ",".into();
+        }
+        self.indent = indent;
+        self
+    }
+}
+
+/// `json.dumps(value, ensure_ascii=False)`.
+pub fn dumps(value: &Value) -> String {
+    dumps_with(value, &DumpOptions::default())
+}
+
+pub fn dumps_with(value: &Value, options: &DumpOptions) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, options, 0);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value, o: &DumpOptions, depth: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                out.push_str(&i.to_string());
+            } else if let Some(u) = n.as_u64() {
+                out.push_str(&u.to_string());
+            } else {
+                out.push_str(&float_repr(n.as_f64().unwrap_or(f64::NAN)));
+            }
+        }
+        Value::String(s) => write_string(out, s, o.ensure_ascii),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&o.item_separator);
+                }
+                newline_indent(out, o, depth + 1);
+                write_value(out, item, o, depth + 1);
+            }
+            newline_indent(out, o, depth);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if o.sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&o.item_separator);
+                }
+                newline_indent(out, o, depth + 1);
+                write_string(out, k, o.ensure_ascii);
+                out.push_str(&o.key_separator);
+                write_value(out, v, o, depth + 1);
+            }
+            newline_indent(out, o, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn newline_indent(out: &mut String, o: &DumpOptions, depth: usize) {
+    if let Some(indent) = &o.indent {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(indent);
+        }
+    }
+}
+
+fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if ensure_ascii && !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{:04x}", unit));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Python's `repr(float)` as `json.dumps` writes it: shortest round-trip digits, positional
+/// notation when the decimal exponent is in (-4, 16], else `d.ddde±XX`; `.0` on whole numbers.
+pub fn float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exponent) = sci.split_once('e').expect("LowerExp always writes an exponent");
+    let exponent: i32 = exponent.parse().expect("exponent is an integer");
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let decpt = exponent + 1;
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    if -4 < decpt && decpt <= 16 {
+        let n = digits.len() as i32;
+        if decpt <= 0 {
+            out.push_str("0.");
+            out.extend(std::iter::repeat_n('0', (-decpt) as usize));
+            out.push_str(&digits);
+        } else if decpt >= n {
+            out.push_str(&digits);
+            out.extend(std::iter::repeat_n('0', (decpt - n) as usize));
+            out.push_str(".0");
+        } else {
+            out.push_str(&digits[..decpt as usize]);
+            out.push('.');
+            out.push_str(&digits[decpt as usize..]);
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exponent < 0 { '-' } else { '+' });
+        out.push_str(&format!("{:02}", exponent.abs()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn floats_match_python_repr() {
+        // Values checked against CPython 3.11 `json.dumps`.
+        let cases = [
+            (588.8, "588.8"),
+            (100.0, "100.0"),
+            (1e-7, "1e-07"),
+            (0.0001, "0.0001"),
+            (0.00001, "1e-05"),
+            (1e16, "1e+16"),
+            (1e15, "1000000000000000.0"),
+            (123456789012345680.0, "1.2345678901234568e+17"),
+            (-0.0, "-0.0"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-2.5e-10, "-2.5e-10"),
+            (f64::INFINITY, "Infinity"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(float_repr(f), want, "{f}");
+        }
+    }
+
+    #[test]
+    fn separators_order_and_escapes_match_python() {
+        let v = json!({"b": [1, 2.5, "é\n\"\u{1}"], "a": {}, "c": []});
+        assert_eq!(dumps(&v), r#"{"b": [1, 2.5, "é\n\"\u0001"], "a": {}, "c": []}"#);
+        let o = DumpOptions { sort_keys: true, ensure_ascii: true, ..Default::default() };
+        assert_eq!(dumps_with(&v, &o), r#"{"a": {}, "b": [1, 2.5, "\u00e9\n\"\u0001"], "c": []}"#);
+    }
+
+    #[test]
+    fn indent_uses_python_layout() {
+        let v = json!({"a": [1, {"b": null}], "c": {}});
+        let o = DumpOptions::default().with_indent(Some("  ".into()));
+        assert_eq!(dumps_with(&v, &o), "{\n  \"a\": [\n    1,\n    {\n      \"b\": null\n    }\n  ],\n  \"c\": {}\n}");
+    }
+}

