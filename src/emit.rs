@@ -45,6 +45,8 @@ pub struct Row {
     pub meta: Map<String, Value>,
     pub text: String,
     pub spans: Vec<Range<usize>>,
+    /// Byte ranges tokenized as ordinary text (see [`Rendered::ordinary`]).
+    pub ordinary: Vec<Range<usize>>,
     pub info: RowInfo,
 }
 
@@ -59,6 +61,7 @@ impl Row {
             meta: conversation.meta.clone(),
             text: rendered.text,
             spans: rendered.supervised,
+            ordinary: rendered.ordinary,
             info: RowInfo::default(),
         }
     }

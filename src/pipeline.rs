@@ -123,7 +123,7 @@ impl Converter {
             no_loss_turns,
         };
         if let Some(tokenizer) = &self.tokenizer {
-            let tokens = tokenizer.encode(&row.text).map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
+            let tokens = tokenizer.encode_with_ordinary(&row.text, &row.ordinary).map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
             let mask = mask::token_mask(&tokens.offsets, &row.spans);
             if !mask.contains(&1) {
                 return Err(Problem::new("nothing_to_train", "", "no token falls inside a supervised span"));

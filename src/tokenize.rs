@@ -87,6 +87,8 @@ pub struct Tokens {
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Arc<tokenizers::Tokenizer>,
+    /// The same tokenizer with control-token matching off, for text that must stay ordinary.
+    ordinary: Arc<tokenizers::Tokenizer>,
     pub source: TokenizerSource,
 }
 
@@ -108,7 +110,36 @@ impl TextTokenizer {
         };
         let inner = tokenizers::Tokenizer::from_bytes(&bytes)
             .map_err(|err| TokenizeError::Load { path: source.describe(), message: err.to_string() })?;
-        Ok(TextTokenizer { inner: Arc::new(inner), source: source.clone() })
+        let mut ordinary = inner.clone();
+        ordinary.set_encode_special_tokens(true);
+        Ok(TextTokenizer { inner: Arc::new(inner), ordinary: Arc::new(ordinary), source: source.clone() })
+    }
+
+    /// Encode `text`, treating the byte ranges in `ordinary` (sorted, disjoint) as plain text even
+    /// where they spell a control token. The pieces are encoded separately and joined; that equals
+    /// one encode when every range is bounded by control tokens, as message content is in Harmony.
+    pub fn encode_with_ordinary(&self, text: &str, ordinary: &[std::ops::Range<usize>]) -> Result<Tokens, TokenizeError> {
+        if ordinary.is_empty() {
+            return self.encode(text);
+        }
+        let mut tokens = Tokens::default();
+        let mut at = 0;
+        let push = |tokens: &mut Tokens, tok: &tokenizers::Tokenizer, range: std::ops::Range<usize>| {
+            if range.is_empty() {
+                return Ok(());
+            }
+            let e = tok.encode(&text[range.clone()], false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
+            tokens.ids.extend_from_slice(e.get_ids());
+            tokens.offsets.extend(e.get_offsets().iter().map(|&(s, t)| (s + range.start, t + range.start)));
+            Ok(())
+        };
+        for r in ordinary {
+            push(&mut tokens, &self.inner, at..r.start)?;
+            push(&mut tokens, &self.ordinary, r.clone())?;
+            at = r.end;
+        }
+        push(&mut tokens, &self.inner, at..text.len())?;
+        Ok(tokens)
     }
 
     /// One encode of the whole text, no special tokens added (as `apply_chat_template` does).

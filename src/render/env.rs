@@ -16,6 +16,9 @@ pub const TRAIN_OPEN: char = '\u{FDD0}';
 pub const TRAIN_CLOSE: char = '\u{FDD1}';
 pub const NO_LOSS_OPEN: char = '\u{FDD2}';
 pub const NO_LOSS_CLOSE: char = '\u{FDD3}';
+/// Text to encode as ordinary text even where it spells a control token (Harmony content).
+pub const ORDINARY_OPEN: char = '\u{FDD4}';
+pub const ORDINARY_CLOSE: char = '\u{FDD5}';
 
 /// Prefix of the error `raise_exception` produces, so callers can tell a template's own refusal
 /// from a template bug.
@@ -45,6 +48,7 @@ pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Err
             s
         }
     });
+    env.add_filter("ordinary", |s: String| format!("{ORDINARY_OPEN}{s}{ORDINARY_CLOSE}"));
     env.add_function("raise_exception", |message: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, format!("{RAISED}{message}")))
     });

@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::conversation::{ArgumentsForm, Conversation, Role};
 pub use env::Date;
-use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
+use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, ORDINARY_CLOSE, ORDINARY_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
 
 /// What happens to assistant reasoning (`reasoning_content`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -107,17 +107,21 @@ pub enum RenderError {
     #[error("template error: {0}")]
     Template(String),
     /// Content holds the characters trajkit reserves for span markers.
-    #[error("{0}: contains a Unicode noncharacter (U+FDD0..U+FDD3) that trajkit reserves for span markers")]
+    #[error("{0}: contains a Unicode noncharacter (U+FDD0..U+FDD5) that trajkit reserves for span markers")]
     ReservedCharacter(String),
     #[error("no supervised span: the template marks nothing to train on for this conversation")]
     NothingToTrain,
 }
 
 /// Rendered text and the byte ranges of it that carry loss, sorted and disjoint.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rendered {
     pub text: String,
     pub supervised: Vec<Range<usize>>,
+    /// Ranges to tokenize as ordinary text even where they spell a control token (templates that,
+    /// like Harmony, encode message content with `encode_ordinary`). Empty for Hugging Face
+    /// templates, whose text is encoded as a whole.
+    pub ordinary: Vec<Range<usize>>,
 }
 
 /// A compiled chat template.
@@ -144,7 +148,7 @@ impl ChatTemplate {
     /// Render one conversation. Reasoning policy `drop` must have been applied by the caller.
     pub fn render(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Rendered, RenderError> {
         for (i, m) in conversation.messages.iter().enumerate() {
-            let reserved = |s: &str| s.chars().any(|c| ('\u{FDD0}'..='\u{FDD3}').contains(&c));
+            let reserved = |s: &str| s.chars().any(|c| ('\u{FDD0}'..='\u{FDD5}').contains(&c));
             if reserved(&m.content) || m.reasoning.as_deref().is_some_and(reserved) {
                 return Err(RenderError::ReservedCharacter(format!("messages[{i}]")));
             }
@@ -210,8 +214,22 @@ pub fn split_markers(marked: &str) -> Rendered {
     let mut no_loss_depth = 0usize;
     let mut supervised: Vec<Range<usize>> = Vec::new();
     let mut open: Option<usize> = None;
+    let mut ordinary: Vec<Range<usize>> = Vec::new();
+    let mut ordinary_open: Option<usize> = None;
     for c in marked.chars() {
         match c {
+            ORDINARY_OPEN => {
+                ordinary_open.get_or_insert(text.len());
+                continue;
+            }
+            ORDINARY_CLOSE => {
+                if let Some(start) = ordinary_open.take() {
+                    if start < text.len() {
+                        ordinary.push(start..text.len());
+                    }
+                }
+                continue;
+            }
             TRAIN_OPEN => train_depth += 1,
             TRAIN_CLOSE => train_depth = train_depth.saturating_sub(1),
             NO_LOSS_OPEN => no_loss_depth += 1,
@@ -239,7 +257,7 @@ pub fn split_markers(marked: &str) -> Rendered {
         }
     }
     // Adjacent spans (one message's end, the next one's start) stay separate: each is a turn.
-    Rendered { text, supervised }
+    Rendered { text, supervised, ordinary }
 }
 
 #[cfg(test)]
@@ -252,5 +270,14 @@ mod tests {
         let r = split_markers(&marked);
         assert_eq!(r.text, "abcéde");
         assert_eq!(r.supervised, vec![2..3, 5..6]);
+        assert!(r.ordinary.is_empty());
+    }
+
+    #[test]
+    fn ordinary_ranges_are_recorded() {
+        let marked = format!("<|a|>{ORDINARY_OPEN}x<|b|>{ORDINARY_CLOSE}<|c|>");
+        let r = split_markers(&marked);
+        assert_eq!(r.text, "<|a|>x<|b|><|c|>");
+        assert_eq!(r.ordinary, vec![5..11]);
     }
 }
