@@ -68,6 +68,9 @@ pub struct Message {
     pub tool_call_id: Option<String>,
     /// Assistant messages: whether the loss covers this message (`"train": false` keeps it as context).
     pub train: bool,
+    /// The content as written when the reasoning was given inline (`<think>…</think>answer`):
+    /// templates that know nothing of `reasoning_content` must see it as the source wrote it.
+    pub inline_original: Option<String>,
 }
 
 impl Message {
@@ -80,7 +83,25 @@ impl Message {
             name: None,
             tool_call_id: None,
             train: true,
+            inline_original: None,
         }
+    }
+
+    /// Move reasoning written inline in the content into `reasoning`, keeping the original text.
+    pub fn split_inline_reasoning(&mut self) {
+        if self.reasoning.is_some() {
+            return;
+        }
+        if let Some((reasoning, answer)) = split_inline_reasoning(&self.content) {
+            self.reasoning = Some(reasoning);
+            self.inline_original = Some(std::mem::replace(&mut self.content, answer));
+        }
+    }
+
+    /// Forget reasoning entirely (`--reasoning drop`), including an inline copy.
+    pub fn drop_reasoning(&mut self) {
+        self.reasoning = None;
+        self.inline_original = None;
     }
 }
 
@@ -128,13 +149,21 @@ pub enum ArgumentsForm {
 }
 
 impl Message {
-    /// The message in TRL/OpenAI training format.
-    pub fn to_json(&self, form: ArgumentsForm) -> Value {
+    /// The message in TRL/OpenAI training format. With `split_reasoning` false, reasoning that was
+    /// written inline stays in the content as written (for templates without `reasoning_content`).
+    pub fn to_json(&self, form: ArgumentsForm, split_reasoning: bool) -> Value {
         let mut m = Map::new();
         m.insert("role".into(), Value::String(self.role.as_str().into()));
-        m.insert("content".into(), Value::String(self.content.clone()));
-        if let Some(r) = &self.reasoning {
-            m.insert("reasoning_content".into(), Value::String(r.clone()));
+        match (&self.inline_original, split_reasoning) {
+            (Some(original), false) => {
+                m.insert("content".into(), Value::String(original.clone()));
+            }
+            _ => {
+                m.insert("content".into(), Value::String(self.content.clone()));
+                if let Some(r) = &self.reasoning {
+                    m.insert("reasoning_content".into(), Value::String(r.clone()));
+                }
+            }
         }
         if !self.tool_calls.is_empty() {
             let calls = self.tool_calls.iter().map(|c| c.to_json(form)).collect();

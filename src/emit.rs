@@ -51,12 +51,13 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn new(id: String, conversation: &Conversation, rendered: Rendered) -> Row {
+    /// `split_reasoning`: write `reasoning_content` apart from the content, as the template saw it.
+    pub fn new(id: String, conversation: &Conversation, rendered: Rendered, split_reasoning: bool) -> Row {
         Row {
             id,
             input_ids: Vec::new(),
             assistant_masks: Vec::new(),
-            messages: conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::String)).collect(),
+            messages: conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::String, split_reasoning)).collect(),
             tools: conversation.tools.clone(),
             meta: conversation.meta.clone(),
             text: rendered.text,

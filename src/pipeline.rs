@@ -78,9 +78,7 @@ impl Converter {
     /// Convert an already ingested conversation.
     pub fn convert_conversation(&self, mut conversation: Conversation, warnings: Vec<Problem>) -> Result<Converted, Problem> {
         if self.render.reasoning == ReasoningPolicy::Drop {
-            for m in &mut conversation.messages {
-                m.reasoning = None;
-            }
+            conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
         }
         let history_rewritten = self.expand == Expand::Conversation && self.rewrites_supervised_history(&conversation);
         let mut rows = Vec::new();
@@ -116,7 +114,7 @@ impl Converter {
             .filter(|(_, m)| !m.train)
             .map(|(k, _)| k)
             .collect();
-        let mut row = Row::new(id, sample, rendered);
+        let mut row = Row::new(id, sample, rendered, self.template.splits_reasoning());
         row.info = RowInfo {
             template: self.template.name.clone(),
             tokenizer: self.tokenizer.as_ref().map(|t| t.source.describe()),

@@ -7,7 +7,7 @@ use super::{
     arguments_field, join, opt_bool, opt_id, opt_str, resolve_tool_names, tools_field, wrong_type,
     Context, IngestError, IngestResult,
 };
-use crate::conversation::{split_inline_reasoning, Conversation, Message, Role, ToolCall};
+use crate::conversation::{Conversation, Message, Role, ToolCall};
 
 const RECORD_KEYS: &[&str] = &["id", "messages", "tools"];
 
@@ -80,12 +80,7 @@ fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> I
         .find_map(|k| opt_str(item, k, path).transpose())
         .transpose()?
         .or(parts.reasoning);
-    if message.reasoning.is_none() {
-        if let Some((reasoning, answer)) = split_inline_reasoning(&message.content) {
-            message.reasoning = Some(reasoning);
-            message.content = answer;
-        }
-    }
+    message.split_inline_reasoning();
     message.tool_calls = parts.calls;
     match item.get("tool_calls") {
         None | Some(Value::Null) => {}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::messages::{finish, parse_call};
 use super::{join, opt_id, opt_str, result_text, tools_field, wrong_type, Context, IngestError, IngestResult};
-use crate::conversation::{split_inline_reasoning, Conversation, Message, Role};
+use crate::conversation::{Conversation, Message, Role};
 
 const RECORD_KEYS: &[&str] = &["id", "conversations", "tools", "system"];
 
@@ -48,10 +48,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             "human" | "user" => push(&mut conversation, &mut origin, i, Message::new(Role::User, value)),
             "gpt" | "assistant" | "model" => {
                 let mut message = Message::new(Role::Assistant, value);
-                if let Some((reasoning, answer)) = split_inline_reasoning(&message.content) {
-                    message.reasoning = Some(reasoning);
-                    message.content = answer;
-                }
+                message.split_inline_reasoning();
                 push(&mut conversation, &mut origin, i, message)
             }
             "function_call" | "tool_call" => {

@@ -165,13 +165,19 @@ impl ChatTemplate {
         Ok(split_markers(&marked))
     }
 
+    /// Whether the template is given reasoning as `reasoning_content` apart from the content.
+    /// Templates that do not know the field see inline `<think>` text as the source wrote it.
+    pub fn splits_reasoning(&self) -> bool {
+        self.builtin.is_some_and(|b| b.renders_reasoning())
+    }
+
     fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
         let builtin = self.builtin.is_some();
         let messages: Vec<Json> = conversation
             .messages
             .iter()
             .map(|m| {
-                let mut json = m.to_json(ArgumentsForm::AsGiven);
+                let mut json = m.to_json(ArgumentsForm::AsGiven, self.splits_reasoning());
                 if builtin && m.role == Role::Assistant {
                     json.as_object_mut().expect("a message is an object").insert("trajkit_train".into(), Json::Bool(m.train));
                 }
