@@ -52,6 +52,8 @@ pub struct ToolCall {
     pub id: Option<String>,
     pub name: String,
     pub arguments: Arguments,
+    /// JSON path of the call in the source record, for locating findings.
+    pub origin: String,
 }
 
 /// One message in training order.
@@ -71,6 +73,9 @@ pub struct Message {
     /// The content as written when the reasoning was given inline (`<think>…</think>answer`):
     /// templates that know nothing of `reasoning_content` must see it as the source wrote it.
     pub inline_original: Option<String>,
+    /// JSON path of what produced this message in the source record (`turns[2].assistant_answer`,
+    /// `messages[5]` …), so every finding can point into the user's own file.
+    pub origin: String,
 }
 
 impl Message {
@@ -84,7 +89,14 @@ impl Message {
             tool_call_id: None,
             train: true,
             inline_original: None,
+            origin: String::new(),
         }
+    }
+
+    /// Builder-style origin, for ingest.
+    pub fn at(mut self, origin: impl Into<String>) -> Self {
+        self.origin = origin.into();
+        self
     }
 
     /// Move reasoning written inline in the content into `reasoning`, keeping the original text.

@@ -29,21 +29,21 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         };
         conversation.messages.push(convert_message(item, &path, cx)?);
     }
-    finish(&mut conversation, |i| format!("messages[{i}]"))?;
+    finish(&mut conversation)?;
     conversation.meta =
         record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
 
 /// Checks every message-shaped format shares: something to train on, tool results attributable.
-pub(super) fn finish(conversation: &mut Conversation, path_of: impl Fn(usize) -> String) -> IngestResult<()> {
+pub(super) fn finish(conversation: &mut Conversation) -> IngestResult<()> {
     if conversation.messages.is_empty() {
         return Err(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
     }
     if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
         return Err(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
     }
-    resolve_tool_names(conversation, path_of)
+    resolve_tool_names(conversation)
 }
 
 fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> IngestResult<Message> {
@@ -65,7 +65,7 @@ fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> I
         None => return Err(IngestError::new("missing_field", join(path, "role"), "missing")),
     };
     let parts = content_parts(item.get("content"), &join(path, "content"))?;
-    let mut message = Message::new(role, parts.text);
+    let mut message = Message::new(role, parts.text).at(path);
     message.train = message_train(item, path)?;
     if role == Role::Tool {
         message.name = opt_str(item, "name", path)?;
@@ -133,7 +133,12 @@ pub(super) fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<
         Some(other) => return Err(wrong_type(&join(&inner_path, "name"), "a string", other)),
         None => return Err(IngestError::new("missing_field", join(&inner_path, "name"), "missing")),
     };
-    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, &inner_path)? })
+    Ok(ToolCall {
+        id: opt_id(call, "id", path)?,
+        name,
+        arguments: arguments_field(inner, &inner_path)?,
+        origin: path.to_string(),
+    })
 }
 
 /// What a message's `content` holds once typed parts are taken apart.

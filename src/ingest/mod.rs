@@ -148,7 +148,7 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
     let names = conversation.tool_names();
     for (i, message) in conversation.messages.iter().enumerate() {
         for (j, call) in message.tool_calls.iter().enumerate() {
-            let path = format!("messages[{i}].tool_calls[{j}]");
+            let path = if call.origin.is_empty() { format!("messages[{i}].tool_calls[{j}]") } else { call.origin.clone() };
             if names.is_empty() {
                 cx.warn("call_without_tools", &path, format!("call to `{}` but the record offers no tools", call.name));
             } else if !names.contains(&call.name.as_str()) {
@@ -271,7 +271,7 @@ pub(crate) fn result_text(value: &Value) -> String {
 
 /// Fill in the `name` of tool messages that lack one, from their `tool_call_id` or, failing that,
 /// from the calls still waiting for a result, in order. Unresolvable results are an error.
-pub(crate) fn resolve_tool_names(conversation: &mut Conversation, path_of: impl Fn(usize) -> String) -> IngestResult<()> {
+pub(crate) fn resolve_tool_names(conversation: &mut Conversation) -> IngestResult<()> {
     let mut pending: std::collections::VecDeque<(Option<String>, String)> = Default::default();
     for i in 0..conversation.messages.len() {
         let message = &conversation.messages[i];
@@ -299,7 +299,7 @@ pub(crate) fn resolve_tool_names(conversation: &mut Conversation, path_of: impl 
                         None => {
                             return Err(IngestError::new(
                                 "role_order",
-                                path_of(i),
+                                message.origin.clone(),
                                 "tool result with no pending tool call to answer",
                             ))
                         }

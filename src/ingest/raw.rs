@@ -21,7 +21,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         ..Default::default()
     };
     if let Some(system) = opt_str(&record, "system", "")? {
-        conversation.messages.push(Message::new(Role::System, system));
+        conversation.messages.push(Message::new(Role::System, system).at("system"));
     }
     let turns = match record.get("turns") {
         Some(Value::Array(turns)) => turns,
@@ -63,7 +63,7 @@ fn convert_turn(
         Some(other) => return Err(wrong_type(&join(path, "user"), "a string", other)),
         None => return Err(IngestError::new("missing_field", join(path, "user"), "missing")),
     };
-    out.push(Message::new(Role::User, user));
+    out.push(Message::new(Role::User, user).at(join(path, "user")));
     let mut think = opt_str(turn, "assistant_think", path)?;
     let answer = opt_str(turn, "assistant_answer", path)?;
     let train = opt_bool(turn, "train", path)?.unwrap_or(true);
@@ -124,7 +124,7 @@ fn convert_turn(
     }
     match answer {
         Some(content) => {
-            let mut message = Message::new(Role::Assistant, content);
+            let mut message = Message::new(Role::Assistant, content).at(join(path, "assistant_answer"));
             message.reasoning = think.take();
             message.train = train;
             out.push(message);
@@ -212,7 +212,7 @@ fn convert_step(
             format!("{} call(s) but {} result(s): calls and results cannot be paired", calls.len(), results.len()),
         ));
     }
-    let mut assistant = Message::new(Role::Assistant, "");
+    let mut assistant = Message::new(Role::Assistant, "").at(tool_path.clone());
     assistant.reasoning = think;
     assistant.train = train;
     let names: Vec<String> = calls.iter().map(|c| c.name.clone()).collect();
@@ -220,7 +220,8 @@ fn convert_step(
     assistant.tool_calls = calls;
     out.push(assistant);
     for (i, result) in results.into_iter().enumerate() {
-        let mut tool = Message::new(Role::Tool, result_text(result));
+        let origin = if parallel { format!("{result_path}[{i}]") } else { result_path.clone() };
+        let mut tool = Message::new(Role::Tool, result_text(result)).at(origin);
         tool.name = Some(names[i].clone());
         tool.tool_call_id = ids[i].clone();
         out.push(tool);
@@ -241,7 +242,7 @@ fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
         Some(other) => return Err(wrong_type(&join(path, "name"), "a string", other)),
         None => return Err(IngestError::new("missing_field", join(path, "name"), "missing")),
     };
-    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, path)? })
+    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, path)?, origin: path.to_string() })
 }
 
 #[cfg(test)]

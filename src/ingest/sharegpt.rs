@@ -24,10 +24,8 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         ..Default::default()
     };
     if let Some(system) = opt_str(&record, "system", "")?.filter(|s| !s.is_empty()) {
-        conversation.messages.push(Message::new(Role::System, system));
+        conversation.messages.push(Message::new(Role::System, system).at("system"));
     }
-    // Message index → conversations index, for locating errors found after conversion.
-    let mut origin = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = format!("conversations[{i}]");
         let Value::Object(item) = item else {
@@ -44,12 +42,12 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             None => return Err(IngestError::new("missing_field", join(&path, "value"), "missing")),
         };
         match from {
-            "system" => push(&mut conversation, &mut origin, i, Message::new(Role::System, value)),
-            "human" | "user" => push(&mut conversation, &mut origin, i, Message::new(Role::User, value)),
+            "system" => push(&mut conversation, i, Message::new(Role::System, value)),
+            "human" | "user" => push(&mut conversation, i, Message::new(Role::User, value)),
             "gpt" | "assistant" | "model" => {
                 let mut message = Message::new(Role::Assistant, value);
                 message.split_inline_reasoning();
-                push(&mut conversation, &mut origin, i, message)
+                push(&mut conversation, i, message)
             }
             "function_call" | "tool_call" => {
                 let value_path = join(&path, "value");
@@ -76,7 +74,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                     _ => {
                         let mut message = Message::new(Role::Assistant, "");
                         message.tool_calls = calls;
-                        push(&mut conversation, &mut origin, i, message)
+                        push(&mut conversation, i, message)
                     }
                 }
             }
@@ -85,13 +83,13 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                     // LLaMA-Factory writes parallel results as a JSON list of strings; keep other JSON as is.
                     Ok(Value::Array(results)) if is_result_list(&conversation, &results) => {
                         for r in results {
-                            push(&mut conversation, &mut origin, i, Message::new(Role::Tool, result_text(&r)));
+                            push(&mut conversation, i, Message::new(Role::Tool, result_text(&r)));
                         }
                         continue;
                     }
                     _ => value,
                 };
-                push(&mut conversation, &mut origin, i, Message::new(Role::Tool, content))
+                push(&mut conversation, i, Message::new(Role::Tool, content))
             }
             other => {
                 return Err(IngestError::new(
@@ -102,20 +100,15 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             }
         }
     }
-    let offset = conversation.messages.len() - origin.len();
-    finish(&mut conversation, |m| match m.checked_sub(offset).and_then(|k| origin.get(k)) {
-        Some(i) => format!("conversations[{i}]"),
-        None => "system".to_string(),
-    })?;
+    finish(&mut conversation)?;
     conversation.meta =
         record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     let _ = cx;
     Ok(conversation)
 }
 
-fn push(conversation: &mut Conversation, origin: &mut Vec<usize>, index: usize, message: Message) {
-    conversation.messages.push(message);
-    origin.push(index);
+fn push(conversation: &mut Conversation, index: usize, message: Message) {
+    conversation.messages.push(message.at(format!("conversations[{index}]")));
 }
 
 /// An observation holding a list is a set of parallel results only when the previous assistant
