@@ -69,7 +69,7 @@ impl Converter {
             .as_ref()
             .map_err(|e| located(None, Problem::new("invalid_utf8", "", e.clone())))?;
         let fallback_id = format!("{}:{}", file_stem(&record.location.file), record.location.line);
-        let ingested = ingest::ingest(text, &fallback_id, &self.ingest).map_err(|e| located(None, e.0))?;
+        let ingested = ingest::ingest(text, &fallback_id, &self.ingest).map_err(|e| located(record_id(text), e.0))?;
         let id = ingested.conversation.id.clone();
         self.convert_conversation(ingested.conversation, ingested.warnings)
             .map_err(|problem| located(Some(id), problem))
@@ -152,6 +152,15 @@ fn render_problem(e: RenderError) -> Problem {
         RenderError::NothingToTrain => "nothing_to_train",
     };
     Problem::new(code, "", e.to_string())
+}
+
+/// The `id` of a record that failed to convert, when its JSON is readable enough to have one.
+fn record_id(text: &str) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(text).ok()?.get("id")? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn file_stem(file: &str) -> &str {

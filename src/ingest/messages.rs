@@ -29,21 +29,22 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         };
         conversation.messages.push(convert_message(item, &path, cx)?);
     }
-    finish(&mut conversation)?;
+    finish(&mut conversation, cx)?;
     conversation.meta =
         record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
 
 /// Checks every message-shaped format shares: something to train on, tool results attributable.
-pub(super) fn finish(conversation: &mut Conversation) -> IngestResult<()> {
+pub(super) fn finish(conversation: &mut Conversation, cx: &mut Context) -> IngestResult<()> {
     if conversation.messages.is_empty() {
         return Err(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
     }
     if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
         return Err(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
     }
-    resolve_tool_names(conversation)
+    resolve_tool_names(conversation, cx);
+    Ok(())
 }
 
 fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> IngestResult<Message> {
@@ -262,10 +263,11 @@ mod tests {
     }
 
     #[test]
-    fn tool_result_without_a_call_is_role_order() {
-        let err = convert(json!({"messages": [
-            {"role": "user", "content": "q"}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]}))
-        .unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("role_order", "messages[1]"));
+    fn tool_result_without_a_call_is_a_role_order_warning() {
+        let row = json!({"messages": [
+            {"role": "user", "content": "q"}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]});
+        let got = ingest(&row.to_string(), "x", &IngestOptions::default()).unwrap();
+        assert_eq!((got.warnings[0].code, got.warnings[0].path.as_str()), ("role_order", "messages[1]"));
+        assert_eq!(got.conversation.messages[1].name, None);
     }
 }

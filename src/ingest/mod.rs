@@ -270,11 +270,12 @@ pub(crate) fn result_text(value: &Value) -> String {
 }
 
 /// Fill in the `name` of tool messages that lack one, from their `tool_call_id` or, failing that,
-/// from the calls still waiting for a result, in order. Unresolvable results are an error.
-pub(crate) fn resolve_tool_names(conversation: &mut Conversation) -> IngestResult<()> {
+/// from the calls still waiting for a result, in order. A result that answers no call is kept (real
+/// datasets have them, and HF templates render them) with a `role_order` warning; templates that
+/// need the name, such as Harmony, refuse it when rendering.
+pub(crate) fn resolve_tool_names(conversation: &mut Conversation, cx: &mut Context) {
     let mut pending: std::collections::VecDeque<(Option<String>, String)> = Default::default();
-    for i in 0..conversation.messages.len() {
-        let message = &conversation.messages[i];
+    for message in &mut conversation.messages {
         match message.role {
             Role::Assistant if !message.tool_calls.is_empty() => {
                 pending = message.tool_calls.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
@@ -284,30 +285,20 @@ pub(crate) fn resolve_tool_names(conversation: &mut Conversation) -> IngestResul
                     .tool_call_id
                     .as_ref()
                     .and_then(|id| pending.iter().position(|(cid, _)| cid.as_deref() == Some(id.as_str())));
-                let taken = match (by_id, &message.name) {
-                    (Some(pos), _) => pending.remove(pos),
-                    (None, Some(name)) => {
-                        let pos = pending.iter().position(|(_, n)| n == name);
-                        pos.and_then(|p| pending.remove(p))
-                    }
-                    (None, None) => pending.pop_front(),
+                let by_name = message.name.as_ref().and_then(|name| pending.iter().position(|(_, n)| n == name));
+                let taken = match (by_id, by_name, &message.name) {
+                    (Some(pos), _, _) | (None, Some(pos), _) => pending.remove(pos),
+                    (None, None, None) => pending.pop_front(),
+                    (None, None, Some(_)) => None,
                 };
-                let message = &mut conversation.messages[i];
+                if taken.is_none() {
+                    cx.warn("role_order", message.origin.clone(), "tool result that answers no pending tool call");
+                }
                 if message.name.is_none() {
-                    match taken {
-                        Some((_, name)) => message.name = Some(name),
-                        None => {
-                            return Err(IngestError::new(
-                                "role_order",
-                                message.origin.clone(),
-                                "tool result with no pending tool call to answer",
-                            ))
-                        }
-                    }
+                    message.name = taken.map(|(_, name)| name);
                 }
             }
             _ => {}
         }
     }
-    Ok(())
 }

@@ -100,10 +100,9 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             }
         }
     }
-    finish(&mut conversation)?;
+    finish(&mut conversation, cx)?;
     conversation.meta =
         record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
-    let _ = cx;
     Ok(conversation)
 }
 
