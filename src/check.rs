@@ -56,10 +56,7 @@ impl TurnGrammar {
             "harmony" => return TurnGrammar::harmony(tok),
             _ => {}
         }
-        [TurnGrammar::harmony(tok), TurnGrammar::chatml(tok)]
-            .into_iter()
-            .flatten()
-            .find(|g| ids.contains(&g.start))
+        [TurnGrammar::harmony(tok), TurnGrammar::chatml(tok)].into_iter().flatten().find(|g| ids.contains(&g.start))
     }
 }
 
@@ -85,22 +82,21 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
     let starts: Vec<usize> = ids.iter().enumerate().filter(|(_, &id)| id == grammar.start).map(|(i, _)| i).collect();
     let mut out = Vec::new();
     if starts.first().is_some_and(|&s| s > 0) || (starts.is_empty() && !ids.is_empty()) {
-        out.push(Turn { role: String::new(), start: 0, end: starts.first().copied().unwrap_or(ids.len()), end_tokens: vec![] });
+        out.push(Turn {
+            role: String::new(),
+            start: 0,
+            end: starts.first().copied().unwrap_or(ids.len()),
+            end_tokens: vec![],
+        });
     }
     for (k, &start) in starts.iter().enumerate() {
         let end = starts.get(k + 1).copied().unwrap_or(ids.len());
         let header_end = match grammar.header_end {
             HeaderEnd::Token(t) => ids[start + 1..end].iter().position(|&id| id == t).map_or(end, |p| start + 1 + p),
-            HeaderEnd::Newline => (start + 1..end)
-                .find(|&i| tok.decode(&ids[i..i + 1]).contains('\n'))
-                .unwrap_or(end),
+            HeaderEnd::Newline => (start + 1..end).find(|&i| tok.decode(&ids[i..i + 1]).contains('\n')).unwrap_or(end),
         };
         let header = tok.decode(&ids[start + 1..header_end.min(end)]);
-        let role = header
-            .split(|c: char| c.is_whitespace() || c == '<')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let role = header.split(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("").to_string();
         let end_tokens = (start..end).filter(|&i| grammar.ends.contains(&ids[i])).collect();
         out.push(Turn { role, start, end, end_tokens });
     }
@@ -153,18 +149,25 @@ pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Violati
         match (supervised, intended_no_loss) {
             (0, false) => found.push(Violation {
                 code: "assistant_turn_unsupervised",
-                message: format!("assistant turn {assistant_k} (tokens {}..{}) has no supervised token", turn.start, turn.end),
+                message: format!(
+                    "assistant turn {assistant_k} (tokens {}..{}) has no supervised token",
+                    turn.start, turn.end
+                ),
             }),
             (n, true) if n > 0 => found.push(Violation {
                 code: "no_loss_turn_supervised",
-                message: format!("assistant turn {assistant_k} is meant to carry no loss but has {n} supervised token(s)"),
+                message: format!(
+                    "assistant turn {assistant_k} is meant to carry no loss but has {n} supervised token(s)"
+                ),
             }),
             (n, false) if n > 0 => {
                 for &e in &turn.end_tokens {
                     if mask[e] == 0 {
                         found.push(Violation {
                             code: "end_token_unsupervised",
-                            message: format!("assistant turn {assistant_k}: end-of-turn token at {e} is not supervised"),
+                            message: format!(
+                                "assistant turn {assistant_k}: end-of-turn token at {e} is not supervised"
+                            ),
                         });
                     }
                 }

@@ -143,9 +143,7 @@ impl Conversation {
 
     /// The tool schema named `name`, in OpenAI shape.
     pub fn tool(&self, name: &str) -> Option<&Value> {
-        self.tools.iter().find(|t| {
-            t.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) == Some(name)
-        })
+        self.tools.iter().find(|t| t.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) == Some(name))
     }
 }
 
@@ -260,14 +258,8 @@ mod tests {
 
     #[test]
     fn inline_reasoning_with_and_without_opening_tag() {
-        assert_eq!(
-            split_inline_reasoning("<think>\nplan\n</think>\n\nanswer"),
-            Some(("plan".into(), "answer".into()))
-        );
-        assert_eq!(
-            split_inline_reasoning("plan</think>answer"),
-            Some(("plan".into(), "answer".into()))
-        );
+        assert_eq!(split_inline_reasoning("<think>\nplan\n</think>\n\nanswer"), Some(("plan".into(), "answer".into())));
+        assert_eq!(split_inline_reasoning("plan</think>answer"), Some(("plan".into(), "answer".into())));
         assert_eq!(split_inline_reasoning("no tags"), None);
     }
 }

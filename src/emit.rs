@@ -82,7 +82,9 @@ impl Row {
                 meta,
                 trajkit: &self.info,
             }),
-            EmitKind::Messages => serde_json::to_string(&MessagesRow { id: &self.id, messages: &self.messages, tools, meta }),
+            EmitKind::Messages => {
+                serde_json::to_string(&MessagesRow { id: &self.id, messages: &self.messages, tools, meta })
+            }
             EmitKind::Text => serde_json::to_string(&TextRow {
                 id: &self.id,
                 text: &self.text,

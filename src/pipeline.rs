@@ -63,11 +63,9 @@ pub type Outcome = Result<Converted, RecordError>;
 impl Converter {
     /// Convert one input record.
     pub fn convert(&self, record: &RawRecord) -> Outcome {
-        let located = |id: Option<String>, problem: Problem| RecordError { location: record.location.clone(), id, problem };
-        let text = record
-            .text
-            .as_ref()
-            .map_err(|e| located(None, Problem::new("invalid_utf8", "", e.clone())))?;
+        let located =
+            |id: Option<String>, problem: Problem| RecordError { location: record.location.clone(), id, problem };
+        let text = record.text.as_ref().map_err(|e| located(None, Problem::new("invalid_utf8", "", e.clone())))?;
         let fallback_id = format!("{}:{}", file_stem(&record.location.file), record.location.line);
         let ingested = ingest::ingest(text, &fallback_id, &self.ingest).map_err(|e| located(record_id(text), e.0))?;
         let id = ingested.conversation.id.clone();
@@ -76,7 +74,11 @@ impl Converter {
     }
 
     /// Convert an already ingested conversation.
-    pub fn convert_conversation(&self, mut conversation: Conversation, warnings: Vec<Problem>) -> Result<Converted, Problem> {
+    pub fn convert_conversation(
+        &self,
+        mut conversation: Conversation,
+        warnings: Vec<Problem>,
+    ) -> Result<Converted, Problem> {
         if self.render.reasoning == ReasoningPolicy::Drop {
             conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
         }
@@ -121,7 +123,9 @@ impl Converter {
             no_loss_turns,
         };
         if let Some(tokenizer) = &self.tokenizer {
-            let tokens = tokenizer.encode_with_ordinary(&row.text, &row.ordinary).map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
+            let tokens = tokenizer
+                .encode_with_ordinary(&row.text, &row.ordinary)
+                .map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
             let mask = mask::token_mask(&tokens.offsets, &row.spans);
             if !mask.contains(&1) {
                 return Err(Problem::new("nothing_to_train", "", "no token falls inside a supervised span"));

@@ -96,9 +96,7 @@ impl RecordReader {
         let trimmed = text.trim_ascii_start();
         let starts_document = trimmed.first() == Some(&b'[')
             || (trimmed.first() == Some(&b'{')
-                && serde_json::from_slice::<serde::de::IgnoredAny>(&text)
-                    .err()
-                    .is_some_and(|e| e.is_eof()));
+                && serde_json::from_slice::<serde::de::IgnoredAny>(&text).err().is_some_and(|e| e.is_eof()));
         if !starts_document {
             return Ok(Some(self.line_record(first_line, text)));
         }

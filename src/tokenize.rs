@@ -118,7 +118,11 @@ impl TextTokenizer {
     /// Encode `text`, treating the byte ranges in `ordinary` (sorted, disjoint) as plain text even
     /// where they spell a control token. The pieces are encoded separately and joined; that equals
     /// one encode when every range is bounded by control tokens, as message content is in Harmony.
-    pub fn encode_with_ordinary(&self, text: &str, ordinary: &[std::ops::Range<usize>]) -> Result<Tokens, TokenizeError> {
+    pub fn encode_with_ordinary(
+        &self,
+        text: &str,
+        ordinary: &[std::ops::Range<usize>],
+    ) -> Result<Tokens, TokenizeError> {
         if ordinary.is_empty() {
             return self.encode(text);
         }

@@ -48,8 +48,10 @@ fn explain(tok: &TextTokenizer, got: &[u32], want: &[u32]) -> String {
 fn check_template(template: &str, golden: &str, masks_required: bool) -> usize {
     let conv = converter(template);
     let tok = conv.tokenizer.clone().unwrap();
-    let cases: HashMap<String, Value> =
-        read_jsonl("fixtures/golden/cases.jsonl").into_iter().map(|c| (c["id"].as_str().unwrap().to_string(), c)).collect();
+    let cases: HashMap<String, Value> = read_jsonl("fixtures/golden/cases.jsonl")
+        .into_iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c))
+        .collect();
     let mut failures = Vec::new();
     let mut checked = 0;
     for expected in read_jsonl(golden) {

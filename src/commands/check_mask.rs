@@ -64,12 +64,19 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
                 Some(other) => other.to_string(),
                 None => record.location.to_string(),
             };
-            return Ok(vec![Checked { id, ids: row.input_ids, mask: row.assistant_masks, info: row.trajkit.unwrap_or_default() }]);
+            return Ok(vec![Checked {
+                id,
+                ids: row.input_ids,
+                mask: row.assistant_masks,
+                info: row.trajkit.unwrap_or_default(),
+            }]);
         }
         let conv = {
             let mut slot = converter.lock().expect("converter lock");
             if slot.is_none() {
-                *slot = Some(std::sync::Arc::new(super::settings::converter(&args.render, true).map_err(|e| format!("{e:#}"))?));
+                *slot = Some(std::sync::Arc::new(
+                    super::settings::converter(&args.render, true).map_err(|e| format!("{e:#}"))?,
+                ));
             }
             slot.clone().expect("just set")
         };
@@ -110,7 +117,11 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
     let summary = stats.line();
     out.line(&summary)?;
     out.finish()?;
-    Ok(if stats.violations.values().sum::<usize>() > 0 || stats.unreadable > 0 { Exit::Problems } else { Exit::Success })
+    Ok(if stats.violations.values().sum::<usize>() > 0 || stats.unreadable > 0 {
+        Exit::Problems
+    } else {
+        Exit::Success
+    })
 }
 
 fn tokenizer_for(
@@ -137,7 +148,10 @@ struct Report {
 fn check_row(row: &Checked, tok: &TextTokenizer) -> Report {
     let Some(grammar) = TurnGrammar::for_row(&row.info.template, tok, &row.ids) else {
         return Report {
-            violations: vec![Violation { code: "unknown_grammar", message: "cannot find turn markers in this row".into() }],
+            violations: vec![Violation {
+                code: "unknown_grammar",
+                message: "cannot find turn markers in this row".into(),
+            }],
             empty_think_supervised: 0,
         };
     };

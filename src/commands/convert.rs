@@ -39,61 +39,66 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     let stderr = io::stderr();
     let (mut read, mut converted, mut rejected, mut rows, mut warnings, mut rewritten) = (0, 0, 0, 0, 0usize, 0);
     let mut exit = Exit::Success;
-    for_each_record(&args.inputs, &pool, |record| converter.convert(record), |record, outcome| {
-        read += 1;
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
-        match outcome {
-            Ok(done) => {
-                converted += 1;
-                rewritten += usize::from(done.history_rewritten);
-                for w in &done.warnings {
-                    warnings += 1;
-                    if warnings <= WARNINGS_SHOWN {
-                        let id = done.rows.first().map(|r| r.id.as_str()).unwrap_or("");
-                        let line = format!("warning: {} (id {id}): {w}", record.location);
-                        match &progress {
-                            Some(bar) => bar.println(line),
-                            None => eprintln!("{line}"),
+    for_each_record(
+        &args.inputs,
+        &pool,
+        |record| converter.convert(record),
+        |record, outcome| {
+            read += 1;
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+            match outcome {
+                Ok(done) => {
+                    converted += 1;
+                    rewritten += usize::from(done.history_rewritten);
+                    for w in &done.warnings {
+                        warnings += 1;
+                        if warnings <= WARNINGS_SHOWN {
+                            let id = done.rows.first().map(|r| r.id.as_str()).unwrap_or("");
+                            let line = format!("warning: {} (id {id}): {w}", record.location);
+                            match &progress {
+                                Some(bar) => bar.println(line),
+                                None => eprintln!("{line}"),
+                            }
                         }
                     }
+                    for row in &done.rows {
+                        rows += 1;
+                        if !out.line(&row.to_json_line(emit))? {
+                            return Ok(false);
+                        }
+                    }
+                    Ok(true)
                 }
-                for row in &done.rows {
-                    rows += 1;
-                    if !out.line(&row.to_json_line(emit))? {
+                Err(error) => {
+                    rejected += 1;
+                    let line = format!("error: {error}");
+                    match &progress {
+                        Some(bar) => bar.println(line),
+                        None => writeln!(stderr.lock(), "{line}")?,
+                    }
+                    if let Some(rejects) = &mut rejects {
+                        let report = json!({
+                            "file": &*record.location.file,
+                            "line": record.location.line,
+                            "id": error.id,
+                            "code": error.problem.code,
+                            "path": error.problem.path,
+                            "message": error.problem.message,
+                            "record": record.text.as_deref().unwrap_or(""),
+                        });
+                        writeln!(rejects, "{report}")?;
+                    }
+                    if args.strict {
+                        exit = Exit::Error;
                         return Ok(false);
                     }
+                    Ok(true)
                 }
-                Ok(true)
             }
-            Err(error) => {
-                rejected += 1;
-                let line = format!("error: {error}");
-                match &progress {
-                    Some(bar) => bar.println(line),
-                    None => writeln!(stderr.lock(), "{line}")?,
-                }
-                if let Some(rejects) = &mut rejects {
-                    let report = json!({
-                        "file": &*record.location.file,
-                        "line": record.location.line,
-                        "id": error.id,
-                        "code": error.problem.code,
-                        "path": error.problem.path,
-                        "message": error.problem.message,
-                        "record": record.text.as_deref().unwrap_or(""),
-                    });
-                    writeln!(rejects, "{report}")?;
-                }
-                if args.strict {
-                    exit = Exit::Error;
-                    return Ok(false);
-                }
-                Ok(true)
-            }
-        }
-    })?;
+        },
+    )?;
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }

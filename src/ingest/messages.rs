@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    arguments_field, join, opt_bool, opt_id, opt_str, resolve_tool_names, tools_field, wrong_type,
-    Context, IngestError, IngestResult,
+    arguments_field, join, opt_bool, opt_id, opt_str, resolve_tool_names, tools_field, wrong_type, Context,
+    IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role, ToolCall};
 
@@ -30,8 +30,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         conversation.messages.push(convert_message(item, &path, cx)?);
     }
     finish(&mut conversation, cx)?;
-    conversation.meta =
-        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
 
@@ -177,12 +176,11 @@ pub(super) fn content_parts(content: Option<&Value>, path: &str) -> IngestResult
         let body = ["text", "value", "content"].iter().find_map(|k| part.get(*k).and_then(Value::as_str));
         match (kind, body) {
             ("text", Some(text)) => parts.text.push_str(text),
-            ("reasoning" | "thinking", Some(text)) => {
-                parts.reasoning.get_or_insert_with(String::new).push_str(text)
-            }
+            ("reasoning" | "thinking", Some(text)) => parts.reasoning.get_or_insert_with(String::new).push_str(text),
             ("tool_call", Some(text)) => {
-                let call: Value = serde_json::from_str(text)
-                    .map_err(|e| IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}")))?;
+                let call: Value = serde_json::from_str(text).map_err(|e| {
+                    IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}"))
+                })?;
                 let Value::Object(call) = call else {
                     return Err(IngestError::new("wrong_type", &p, "tool_call part is not a JSON object"));
                 };

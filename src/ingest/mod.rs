@@ -100,9 +100,8 @@ pub struct Ingested {
 
 /// Parse one record's text and convert it. `fallback_id` names records that carry no `id`.
 pub fn ingest(text: &str, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
-    let value: Value = serde_json::from_str(text).map_err(|e| {
-        IngestError::new("invalid_json", "", format!("not valid JSON: {e}"))
-    })?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| IngestError::new("invalid_json", "", format!("not valid JSON: {e}")))?;
     ingest_value(value, fallback_id, options)
 }
 
@@ -148,15 +147,24 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
     let names = conversation.tool_names();
     for (i, message) in conversation.messages.iter().enumerate() {
         for (j, call) in message.tool_calls.iter().enumerate() {
-            let path = if call.origin.is_empty() { format!("messages[{i}].tool_calls[{j}]") } else { call.origin.clone() };
+            let path =
+                if call.origin.is_empty() { format!("messages[{i}].tool_calls[{j}]") } else { call.origin.clone() };
             if names.is_empty() {
                 cx.warn("call_without_tools", &path, format!("call to `{}` but the record offers no tools", call.name));
             } else if !names.contains(&call.name.as_str()) {
-                cx.warn("unknown_tool", &path, format!("call to `{}`, which is not among the record's tools", call.name));
+                cx.warn(
+                    "unknown_tool",
+                    &path,
+                    format!("call to `{}`, which is not among the record's tools", call.name),
+                );
             }
             if let Arguments::Text(s) = &call.arguments {
                 if serde_json::from_str::<Value>(s).is_err() {
-                    cx.warn("arguments_not_json", format!("{path}.arguments"), "string arguments are not JSON (kept verbatim)");
+                    cx.warn(
+                        "arguments_not_json",
+                        format!("{path}.arguments"),
+                        "string arguments are not JSON (kept verbatim)",
+                    );
                 }
             }
         }
@@ -230,9 +238,8 @@ pub(crate) fn tools_field(map: &Map<String, Value>, key: &str) -> IngestResult<V
     let value = match map.get(key) {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s).map_err(|e| {
-            IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}"))
-        })?,
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
+            .map_err(|e| IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}")))?,
         Some(v) => v.clone(),
     };
     let Value::Array(items) = value else {

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    arguments_field, join, opt_bool, opt_id, opt_str, result_text, tools_field, type_name,
-    wrong_type, Context, IngestError, IngestResult,
+    arguments_field, join, opt_bool, opt_id, opt_str, result_text, tools_field, type_name, wrong_type, Context,
+    IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role, ToolCall};
 
@@ -39,12 +39,14 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         };
         let is_last = t + 1 == turns.len();
         convert_turn(turn, &path, is_last, &mut conversation.messages, cx)?;
-        let extra: Map<String, Value> =
-            turn.iter().filter(|(k, _)| !TURN_KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let extra: Map<String, Value> = turn
+            .iter()
+            .filter(|(k, _)| !TURN_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         turn_meta.push(Value::Object(extra));
     }
-    conversation.meta =
-        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     if turn_meta.iter().any(|m| m.as_object().is_some_and(|m| !m.is_empty())) {
         conversation.meta.insert("turns_meta".into(), Value::Array(turn_meta));
     }
@@ -149,7 +151,11 @@ fn convert_turn(
     }
     if let Some(think) = think {
         // Reasoning with nowhere to go (e.g. a think with steps that all had their own).
-        cx.warn("unused_reasoning", join(path, "assistant_think"), format!("reasoning not attached to any message: {think:.40}"));
+        cx.warn(
+            "unused_reasoning",
+            join(path, "assistant_think"),
+            format!("reasoning not attached to any message: {think:.40}"),
+        );
     }
     Ok(())
 }
@@ -201,7 +207,12 @@ fn convert_step(
             return Err(IngestError::new(
                 "result_count_mismatch",
                 result_path,
-                format!("{} parallel calls need a list of {} results, found {}", calls.len(), calls.len(), type_name(other)),
+                format!(
+                    "{} parallel calls need a list of {} results, found {}",
+                    calls.len(),
+                    calls.len(),
+                    type_name(other)
+                ),
             ))
         }
     };
@@ -242,7 +253,12 @@ fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
         Some(other) => return Err(wrong_type(&join(path, "name"), "a string", other)),
         None => return Err(IngestError::new("missing_field", join(path, "name"), "missing")),
     };
-    Ok(ToolCall { id: opt_id(call, "id", path)?, name, arguments: arguments_field(inner, path)?, origin: path.to_string() })
+    Ok(ToolCall {
+        id: opt_id(call, "id", path)?,
+        name,
+        arguments: arguments_field(inner, path)?,
+        origin: path.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -283,9 +299,10 @@ mod tests {
 
     #[test]
     fn unknown_fields_become_meta_and_train_false_is_kept() {
-        let got = convert(json!({"case": "no_tool", "turns": [{"user": "x", "assistant_answer": "a", "train": false}]}))
-            .unwrap()
-            .conversation;
+        let got =
+            convert(json!({"case": "no_tool", "turns": [{"user": "x", "assistant_answer": "a", "train": false}]}))
+                .unwrap()
+                .conversation;
         assert_eq!(got.meta["case"], "no_tool");
         assert!(!got.messages[1].train);
     }

@@ -101,8 +101,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         }
     }
     finish(&mut conversation, cx)?;
-    conversation.meta =
-        record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
+    conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
 
@@ -113,7 +112,8 @@ fn push(conversation: &mut Conversation, index: usize, message: Message) {
 /// An observation holding a list is a set of parallel results only when the previous assistant
 /// message made exactly that many calls (more than one).
 fn is_result_list(conversation: &Conversation, results: &[Value]) -> bool {
-    let calls = conversation.messages.iter().rev().find(|m| m.role == Role::Assistant).map_or(0, |m| m.tool_calls.len());
+    let calls =
+        conversation.messages.iter().rev().find(|m| m.role == Role::Assistant).map_or(0, |m| m.tool_calls.len());
     calls > 1 && calls == results.len()
 }
 
@@ -140,7 +140,8 @@ mod tests {
 
     #[test]
     fn bad_function_call_is_located() {
-        let row = json!({"conversations": [{"from": "human", "value": "x"}, {"from": "function_call", "value": "{oops"}]});
+        let row =
+            json!({"conversations": [{"from": "human", "value": "x"}, {"from": "function_call", "value": "{oops"}]});
         let err = ingest(&row.to_string(), "x", &IngestOptions::default()).unwrap_err();
         assert_eq!(err.0.path, "conversations[1].value");
     }

@@ -30,24 +30,22 @@ const FUEL: u64 = 200_000_000;
 /// Build the environment with one template, `chat`, compiled from `source`.
 pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .build()?,
-    );
+    env.set_syntax(minijinja::syntax::SyntaxConfig::builder().trim_blocks(true).lstrip_blocks(true).build()?);
     env.set_fuel(Some(FUEL));
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.add_filter("tojson", tojson);
     env.add_filter("_trajkit_generation", |s: String| format!("{TRAIN_OPEN}{s}{TRAIN_CLOSE}"));
-    env.add_filter("context_only", |s: String, when: bool| {
-        if when {
-            format!("{NO_LOSS_OPEN}{s}{NO_LOSS_CLOSE}")
-        } else {
-            s
-        }
-    });
+    env.add_filter(
+        "context_only",
+        |s: String, when: bool| {
+            if when {
+                format!("{NO_LOSS_OPEN}{s}{NO_LOSS_CLOSE}")
+            } else {
+                s
+            }
+        },
+    );
     env.add_filter("ordinary", |s: String| format!("{ORDINARY_OPEN}{s}{ORDINARY_CLOSE}"));
     env.add_function("raise_exception", |message: String| -> Result<Value, Error> {
         Err(Error::new(ErrorKind::InvalidOperation, format!("{RAISED}{message}")))
@@ -60,8 +58,8 @@ pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Err
 /// `tojson` as transformers defines it: `json.dumps(x, ensure_ascii=False, indent=None,
 /// separators=None, sort_keys=False)`; positional arguments follow that order.
 fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    let json = serde_json::to_value(value)
-        .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("tojson: {e}")))?;
+    let json =
+        serde_json::to_value(value).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("tojson: {e}")))?;
     let positional = |i: usize| args.get(i).cloned();
     let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.or(positional(0).map(|v| v.is_true()));
     let indent: Option<Value> = kwargs.get::<Option<Value>>("indent")?.or(positional(1));
@@ -76,7 +74,8 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
             None => Some(v.to_string()),
         },
     };
-    let mut options = DumpOptions { ensure_ascii: ensure_ascii.unwrap_or(false), ..Default::default() }.with_indent(indent);
+    let mut options =
+        DumpOptions { ensure_ascii: ensure_ascii.unwrap_or(false), ..Default::default() }.with_indent(indent);
     if let Some(sep) = separators.filter(|v| !v.is_none() && !v.is_undefined()) {
         let items: Vec<String> = sep.try_iter()?.map(|v| v.to_string()).collect();
         if let [item, key] = &items[..] {
@@ -130,10 +129,8 @@ impl Date {
     }
 
     pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         Date::from_days(secs.div_euclid(86_400))
     }
 
@@ -164,8 +161,18 @@ impl Date {
     /// The strftime directives chat templates use; the time of day is noon.
     pub fn strftime(self, format: &str) -> String {
         const MONTHS: [&str; 12] = [
-            "January", "February", "March", "April", "May", "June", "July", "August", "September",
-            "October", "November", "December",
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
         ];
         const DAYS: [&str; 7] = ["Thursday", "Friday", "Saturday", "Sunday", "Monday", "Tuesday", "Wednesday"];
         let weekday = DAYS[self.days().rem_euclid(7) as usize];
@@ -223,7 +230,8 @@ mod tests {
 
     #[test]
     fn tojson_is_python_json_dumps() {
-        let ctx = Value::from(minijinja::value::Serde(serde_json::json!({"x": {"b": 1e-7, "a": "<&>'", "c": [true, null]}})));
+        let ctx =
+            Value::from(minijinja::value::Serde(serde_json::json!({"x": {"b": 1e-7, "a": "<&>'", "c": [true, null]}})));
         assert_eq!(render("{{ x | tojson }}", ctx.clone()), r#"{"b": 1e-07, "a": "<&>'", "c": [true, null]}"#);
         assert_eq!(render("{{ x | tojson(indent=2) }}", ctx.clone()).lines().count(), 8);
         assert_eq!(
