@@ -33,6 +33,7 @@ pub fn labels(ids: &[u32], mask: &[u8]) -> Vec<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // slices of spans, not ranges of values
 mod tests {
     use super::*;
 
