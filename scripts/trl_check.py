@@ -44,7 +44,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("train_jsonl")
     ap.add_argument("--columns", choices=["all", "tokens"], default="all",
-                    help="all: hand TRL every column trajkit writes; tokens: only input_ids/assistant_masks")
+                    help="all: hand TRL every column trajkit writes; tokens: only input_ids and labels")
     ap.add_argument("--steps", type=int, default=6)
     args = ap.parse_args()
 
@@ -64,7 +64,7 @@ def main():
 
     dataset = load_dataset("json", data_files=args.train_jsonl, split="train")
     if args.columns == "tokens":
-        dataset = dataset.select_columns(["input_ids", "assistant_masks"])
+        dataset = dataset.select_columns(["input_ids", "labels"])
     print(f"loaded {len(dataset)} rows with columns {dataset.column_names}")
 
     seen = []
@@ -82,7 +82,9 @@ def main():
         train_dataset=dataset,
         args=SFTConfig(
             output_dir=os.path.join(workdir, "out"), max_steps=args.steps, per_device_train_batch_size=2,
-            assistant_only_loss=True, max_length=None, report_to=[], logging_steps=1, save_strategy="no",
+            # The rows carry their own labels (-100 off the assistant's output); TRL's collator uses them as
+            # they are. assistant_only_loss would make TRL look for a chat template to re-derive masks.
+            assistant_only_loss=False, max_length=None, report_to=[], logging_steps=1, save_strategy="no",
             use_cpu=True, dataloader_num_workers=0, seed=0,
         ),
     )
