@@ -267,3 +267,50 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
     assert!(stderr(&out).contains("the built-in templates are text-only"), "{}", stderr(&out));
     assert!(stderr(&out).contains("rejected 1"));
 }
+
+#[test]
+fn tools_file_fills_records_without_tools_and_tokenizer_path_overrides() {
+    let tools = temp_file(
+        "tools.json",
+        r#"[{"name": "lookup", "description": "Look a word up.", "parameters": {"type": "object", "properties": {"word": {"type": "string"}}}}]"#,
+    );
+    let input = temp_file(
+        "no-tools.jsonl",
+        r#"{"id": "t", "turns": [{"user": "define cat", "assistant_tool": {"name": "lookup", "arguments": {"word": "cat"}}, "tool_result": "a small feline", "assistant_answer": "A cat is a small feline."}]}"#,
+    );
+    let out = trajkit(&["convert", input.to_str().unwrap(), "--tools", tools.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let row = &rows(&out)[0];
+    assert!(row["tools"].as_str().unwrap().contains("\"lookup\""));
+    assert!(!stderr(&out).contains("call_without_tools"), "{}", stderr(&out));
+
+    // The same tokenizer given as a model folder gives the same ids.
+    let folder = std::env::temp_dir().join(format!("trajkit-cli-{}/qwen3-folder", std::process::id()));
+    std::fs::create_dir_all(&folder).unwrap();
+    let gz = std::fs::read("fixtures/tokenizers/qwen3/tokenizer.json.gz").unwrap();
+    let mut json = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();
+    std::fs::write(folder.join("tokenizer.json"), json).unwrap();
+    let again = trajkit(&[
+        "convert",
+        input.to_str().unwrap(),
+        "--tools",
+        tools.to_str().unwrap(),
+        "--tokenizer",
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(rows(&again)[0]["input_ids"], row["input_ids"]);
+    assert_eq!(rows(&again)[0]["trajkit"]["tokenizer"], folder.to_str().unwrap());
+}
+
+#[test]
+fn input_format_can_be_forced() {
+    let input = temp_file(
+        "forced.jsonl",
+        r#"{"id": "f", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}"#,
+    );
+    let out = trajkit(&["convert", input.to_str().unwrap(), "--input-format", "raw"]);
+    assert!(stderr(&out).contains("turns: missing"), "{}", stderr(&out));
+    let out = trajkit(&["convert", input.to_str().unwrap(), "--input-format", "sharegpt"]);
+    assert_eq!(rows(&out).len(), 1);
+}

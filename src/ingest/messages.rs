@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    arguments_field, join, opt_bool, opt_id, opt_str, resolve_tool_names, tools_field, wrong_type, Context,
-    IngestError, IngestResult,
+    join, opt_bool, opt_id, opt_str, parse_call, resolve_tool_names, tools_field, wrong_type, Context, IngestError,
+    IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role, ToolCall};
 
@@ -117,28 +117,6 @@ fn message_train(item: &Map<String, Value>, path: &str) -> IngestResult<bool> {
     }
     let masked = item.get("metadata").and_then(|m| m.get("masked")).and_then(Value::as_bool);
     Ok(masked != Some(true))
-}
-
-pub(super) fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
-    let (inner, inner_path) = match call.get("function") {
-        Some(Value::Object(f)) => (f, join(path, "function")),
-        Some(other) => return Err(wrong_type(&join(path, "function"), "an object", other)),
-        None => (call, path.to_string()),
-    };
-    let name = match inner.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) => {
-            return Err(IngestError::new("wrong_type", join(&inner_path, "name"), "empty tool name"))
-        }
-        Some(other) => return Err(wrong_type(&join(&inner_path, "name"), "a string", other)),
-        None => return Err(IngestError::new("missing_field", join(&inner_path, "name"), "missing")),
-    };
-    Ok(ToolCall {
-        id: opt_id(call, "id", path)?,
-        name,
-        arguments: arguments_field(inner, &inner_path)?,
-        origin: path.to_string(),
-    })
 }
 
 /// What a message's `content` holds once typed parts are taken apart.

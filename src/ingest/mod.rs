@@ -12,7 +12,7 @@ mod sharegpt;
 use serde_json::{Map, Value};
 use std::fmt;
 
-use crate::conversation::{normalize_tool, Arguments, Conversation, Role};
+use crate::conversation::{normalize_tool, Arguments, Conversation, Role, ToolCall};
 
 /// The input shapes trajkit reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,6 +266,30 @@ pub(crate) fn arguments_field(map: &Map<String, Value>, path: &str) -> IngestRes
         Some(v @ Value::Object(_)) => Ok(Arguments::Json(v.clone())),
         Some(other) => Err(wrong_type(&join(path, "arguments"), "an object or a JSON string", other)),
     }
+}
+
+/// One tool call: `{"name", "arguments", "id"?}`, or the OpenAI shape with the name and arguments
+/// inside `function`.
+pub(crate) fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
+    let (inner, inner_path) = match call.get("function") {
+        Some(Value::Object(f)) => (f, join(path, "function")),
+        Some(other) => return Err(wrong_type(&join(path, "function"), "an object", other)),
+        None => (call, path.to_string()),
+    };
+    let name = match inner.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) => {
+            return Err(IngestError::new("wrong_type", join(&inner_path, "name"), "empty tool name"))
+        }
+        Some(other) => return Err(wrong_type(&join(&inner_path, "name"), "a string", other)),
+        None => return Err(IngestError::new("missing_field", join(&inner_path, "name"), "missing")),
+    };
+    Ok(ToolCall {
+        id: opt_id(call, "id", path)?,
+        name,
+        arguments: arguments_field(inner, &inner_path)?,
+        origin: path.to_string(),
+    })
 }
 
 /// A tool result as tool-message text: strings as they are, anything else as compact JSON.

@@ -4,10 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::{
-    arguments_field, join, opt_bool, opt_id, opt_str, result_text, tools_field, type_name, wrong_type, Context,
-    IngestError, IngestResult,
+    join, opt_bool, opt_id, opt_str, parse_call, result_text, tools_field, type_name, wrong_type, Context, IngestError,
+    IngestResult,
 };
-use crate::conversation::{Conversation, Message, Role, ToolCall};
+use crate::conversation::{Conversation, Message, Role};
 
 const RECORD_KEYS: &[&str] = &["id", "system", "tools", "turns"];
 const TURN_KEYS: &[&str] =
@@ -239,26 +239,6 @@ fn convert_step(
     }
     let _ = cx;
     Ok(())
-}
-
-fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
-    // Accept the OpenAI shape `{"type": "function", "function": {name, arguments}}` as well.
-    let inner = match call.get("function") {
-        Some(Value::Object(f)) => f,
-        _ => call,
-    };
-    let name = match inner.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) => return Err(IngestError::new("wrong_type", join(path, "name"), "empty tool name")),
-        Some(other) => return Err(wrong_type(&join(path, "name"), "a string", other)),
-        None => return Err(IngestError::new("missing_field", join(path, "name"), "missing")),
-    };
-    Ok(ToolCall {
-        id: opt_id(call, "id", path)?,
-        name,
-        arguments: arguments_field(inner, path)?,
-        origin: path.to_string(),
-    })
 }
 
 #[cfg(test)]

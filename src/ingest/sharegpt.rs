@@ -6,8 +6,10 @@
 
 use serde_json::{Map, Value};
 
-use super::messages::{finish, parse_call};
-use super::{join, opt_id, opt_str, result_text, tools_field, wrong_type, Context, IngestError, IngestResult};
+use super::messages::finish;
+use super::{
+    join, opt_id, opt_str, parse_call, result_text, tools_field, wrong_type, Context, IngestError, IngestResult,
+};
 use crate::conversation::{Conversation, Message, Role};
 
 const RECORD_KEYS: &[&str] = &["id", "conversations", "tools", "system"];
