@@ -37,8 +37,8 @@ impl Embedded {
 
     fn gzipped(self) -> &'static [u8] {
         match self {
-            Embedded::Qwen3 => include_bytes!("../fixtures/tokenizers/qwen3/tokenizer.json.gz"),
-            Embedded::GptOss => include_bytes!("../fixtures/tokenizers/gpt-oss/tokenizer.json.gz"),
+            Embedded::Qwen3 => include_bytes!("../../fixtures/tokenizers/qwen3/tokenizer.json.gz"),
+            Embedded::GptOss => include_bytes!("../../fixtures/tokenizers/gpt-oss/tokenizer.json.gz"),
         }
     }
 }
