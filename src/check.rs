@@ -69,6 +69,9 @@ pub struct Turn {
     pub end: usize,
     /// Positions of the end-of-message control tokens inside the turn.
     pub end_tokens: Vec<usize>,
+    /// Where each message of the turn starts: one entry, or several when a run of assistant
+    /// messages forms the turn (Harmony).
+    pub message_starts: Vec<usize>,
 }
 
 impl Turn {
@@ -87,6 +90,7 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
             start: 0,
             end: starts.first().copied().unwrap_or(ids.len()),
             end_tokens: vec![],
+            message_starts: vec![0],
         });
     }
     for (k, &start) in starts.iter().enumerate() {
@@ -98,7 +102,7 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
         let header = tok.decode(&ids[start + 1..header_end.min(end)]);
         let role = header.split(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("").to_string();
         let end_tokens = (start..end).filter(|&i| grammar.ends.contains(&ids[i])).collect();
-        out.push(Turn { role, start, end, end_tokens });
+        out.push(Turn { role, start, end, end_tokens, message_starts: vec![start] });
     }
     if grammar.merge_assistant_runs {
         let mut merged: Vec<Turn> = Vec::new();
@@ -107,6 +111,7 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
                 Some(prev) if prev.is_assistant() && t.is_assistant() => {
                     prev.end = t.end;
                     prev.end_tokens.extend(t.end_tokens);
+                    prev.message_starts.extend(t.message_starts);
                 }
                 _ => merged.push(t),
             }
@@ -162,7 +167,12 @@ pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Violati
             }),
             (n, false) if n > 0 => {
                 for &e in &turn.end_tokens {
-                    if mask[e] == 0 {
+                    // The end token of a message that carries loss must carry it too. A message of a
+                    // run kept entirely as context (Harmony analysis under --reasoning context) is
+                    // left alone.
+                    let from = turn.message_starts.iter().copied().filter(|&s| s <= e).max().unwrap_or(turn.start);
+                    let message_trained = (from..e).any(|i| mask[i] == 1);
+                    if mask[e] == 0 && message_trained {
                         found.push(Violation {
                             code: "end_token_unsupervised",
                             message: format!(
@@ -210,7 +220,7 @@ mod tests {
     use super::*;
 
     fn turn(role: &str, start: usize, end: usize, ends: &[usize]) -> Turn {
-        Turn { role: role.into(), start, end, end_tokens: ends.to_vec() }
+        Turn { role: role.into(), start, end, end_tokens: ends.to_vec(), message_starts: vec![start] }
     }
 
     #[test]
@@ -226,6 +236,17 @@ mod tests {
         assert!(codes(&[0, 0, 0, 0, 1, 1, 1, 0, 0, 0], &[1]).is_empty());
         assert_eq!(codes(&[0, 0, 0, 0, 1, 1, 0, 0, 1, 1], &[]), ["end_token_unsupervised"]);
         assert_eq!(codes(&[0, 0, 0, 0, 1, 1, 1, 0, 1, 1], &[0]), ["no_loss_turn_supervised"]);
+    }
+
+    #[test]
+    fn a_run_may_keep_one_message_as_context() {
+        // user | assistant run: [3..6) analysis kept as context, [6..10) trained.
+        let mut run = turn("assistant", 3, 10, &[5, 9]);
+        run.message_starts.push(6);
+        let turns = [turn("user", 0, 3, &[2]), run];
+        assert!(lint(&[0, 0, 0, 0, 0, 0, 1, 1, 1, 1], &turns, &[]).is_empty());
+        let codes: Vec<&str> = lint(&[0, 0, 0, 0, 1, 0, 1, 1, 1, 1], &turns, &[]).iter().map(|v| v.code).collect();
+        assert_eq!(codes, ["end_token_unsupervised"]);
     }
 
     #[test]

@@ -21,7 +21,8 @@ pub enum Command {
 /// Flags shared by every command that renders conversations.
 #[derive(Args, Debug, Clone)]
 pub struct RenderFlags {
-    /// Chat template: qwen3, chatml, or a path (.jinja file, tokenizer_config.json, or model folder).
+    /// Chat template: qwen3, chatml, harmony (GPT-OSS), or a path (.jinja file, tokenizer_config.json,
+    /// or model folder).
     #[arg(long, short = 't', default_value = "qwen3")]
     pub template: String,
     /// Tokenizer: qwen3, gpt-oss (both embedded), or a tokenizer.json / model folder.
@@ -49,6 +50,33 @@ pub struct RenderFlags {
     /// Worker threads (default: all cores). Output is identical for any value.
     #[arg(long)]
     pub threads: Option<usize>,
+    #[command(flatten)]
+    pub harmony: HarmonyFlags,
+}
+
+/// The system message of `--template harmony` (GPT-OSS); the defaults are openai-harmony's.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Harmony system message (--template harmony)")]
+pub struct HarmonyFlags {
+    /// The `Reasoning:` line.
+    #[arg(long, value_enum, default_value = "medium")]
+    pub reasoning_effort: ReasoningEffortArg,
+    /// The first line of the system message.
+    #[arg(long, default_value = "You are ChatGPT, a large language model trained by OpenAI.")]
+    pub model_identity: String,
+    /// The `Knowledge cutoff:` line.
+    #[arg(long, default_value = "2024-06")]
+    pub knowledge_cutoff: String,
+    /// A `Current date:` line (none by default), e.g. 2025-06-28.
+    #[arg(long)]
+    pub current_date: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum ReasoningEffortArg {
+    Low,
+    Medium,
+    High,
 }
 
 #[derive(Args, Debug)]

@@ -4,11 +4,13 @@
 use anyhow::{bail, Context as _, Result};
 use rayon::prelude::*;
 
-use crate::cli::{EmptyThinkArg, ExpandArg, InputFormatArg, ReasoningArg, RenderFlags};
+use crate::cli::{
+    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFormatArg, ReasoningArg, ReasoningEffortArg, RenderFlags,
+};
 use trajkit::conversation::normalize_tool;
 use trajkit::ingest::{IngestOptions, InputFormat};
 use trajkit::pipeline::{Converter, Expand};
-use trajkit::render::{load, Date, ReasoningPolicy, RenderOptions};
+use trajkit::render::{load, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
 use trajkit::source::{RawRecord, RecordReader};
 use trajkit::tokenize::{TextTokenizer, TokenizerSource};
 
@@ -63,12 +65,26 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
             },
             train_empty_think: matches!(flags.empty_think, EmptyThinkArg::Train),
             date,
+            harmony: harmony_options(&flags.harmony),
         },
         expand: match flags.expand {
             ExpandArg::Conversation => Expand::Conversation,
             ExpandArg::PerTurn => Expand::PerTurn,
         },
     })
+}
+
+fn harmony_options(flags: &HarmonyFlags) -> HarmonyOptions {
+    HarmonyOptions {
+        reasoning_effort: match flags.reasoning_effort {
+            ReasoningEffortArg::Low => ReasoningEffort::Low,
+            ReasoningEffortArg::Medium => ReasoningEffort::Medium,
+            ReasoningEffortArg::High => ReasoningEffort::High,
+        },
+        model_identity: flags.model_identity.clone(),
+        knowledge_cutoff: flags.knowledge_cutoff.clone(),
+        current_date: flags.current_date.clone(),
+    }
 }
 
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {

@@ -47,7 +47,7 @@ pub fn load(spec: &str, variant: Option<&str>, date: Date) -> Result<LoadedTempl
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         (read(&path)?, Some(folder.join("tokenizer_config.json")), folder)
     } else {
-        return Err(file_error(&path, "no such template (built-in templates: qwen3, chatml)".into()));
+        return Err(file_error(&path, "no such template (built-in templates: qwen3, chatml, harmony)".into()));
     };
     let special_tokens = match config_path.filter(|p| p.exists()) {
         Some(p) => special_tokens(&read_json(&p)?),
@@ -66,6 +66,7 @@ impl Builtin {
     pub fn tokenizer(self) -> Embedded {
         match self {
             Builtin::Qwen3 | Builtin::ChatMl => Embedded::Qwen3,
+            Builtin::Harmony => Embedded::GptOss,
         }
     }
 }

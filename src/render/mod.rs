@@ -6,6 +6,7 @@
 //! them with `{% generation %}` blocks when it has them.
 
 pub mod env;
+pub mod harmony;
 pub mod load;
 pub mod pyjson;
 
@@ -17,6 +18,7 @@ use serde_json::{Map, Value as Json};
 use crate::conversation::{ArgumentsForm, Conversation, Role};
 pub use env::Date;
 use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, ORDINARY_CLOSE, ORDINARY_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
+pub use harmony::{HarmonyOptions, ReasoningEffort};
 
 /// What happens to assistant reasoning (`reasoning_content`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,17 +43,24 @@ impl ReasoningPolicy {
 }
 
 /// Settings that shape the rendered text or its spans.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RenderOptions {
     pub reasoning: ReasoningPolicy,
     /// Supervise the empty `<think>\n\n</think>\n\n` Qwen3 puts on the final turn (TRAPS 3).
     pub train_empty_think: bool,
     pub date: Date,
+    /// The system message of the harmony template (reasoning effort, identity, dates).
+    pub harmony: HarmonyOptions,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { reasoning: ReasoningPolicy::Train, train_empty_think: true, date: Date::today() }
+        RenderOptions {
+            reasoning: ReasoningPolicy::Train,
+            train_empty_think: true,
+            date: Date::today(),
+            harmony: HarmonyOptions::default(),
+        }
     }
 }
 
@@ -60,6 +69,8 @@ impl Default for RenderOptions {
 pub enum Builtin {
     Qwen3,
     ChatMl,
+    /// GPT-OSS Harmony, token-exact against openai-harmony's `render_conversation_for_training`.
+    Harmony,
 }
 
 impl Builtin {
@@ -67,6 +78,7 @@ impl Builtin {
         match name {
             "qwen3" => Some(Builtin::Qwen3),
             "chatml" => Some(Builtin::ChatMl),
+            "harmony" | "gpt-oss" => Some(Builtin::Harmony),
             _ => None,
         }
     }
@@ -75,6 +87,7 @@ impl Builtin {
         match self {
             Builtin::Qwen3 => "qwen3",
             Builtin::ChatMl => "chatml",
+            Builtin::Harmony => "harmony",
         }
     }
 
@@ -82,18 +95,33 @@ impl Builtin {
         match self {
             Builtin::Qwen3 => include_str!("../../templates/qwen3.jinja"),
             Builtin::ChatMl => include_str!("../../templates/chatml.jinja"),
+            Builtin::Harmony => include_str!("../../templates/harmony.jinja"),
         }
     }
 
     /// Whether the template drops reasoning of turns before the last user message, so that a
     /// whole-conversation row trains those turns without their thinking (TRAPS 2).
     pub fn drops_earlier_reasoning(self) -> bool {
-        matches!(self, Builtin::Qwen3)
+        matches!(self, Builtin::Qwen3 | Builtin::Harmony)
     }
 
     /// Whether the template renders `reasoning_content` at all.
     pub fn renders_reasoning(self) -> bool {
+        matches!(self, Builtin::Qwen3 | Builtin::Harmony)
+    }
+
+    /// Whether reasoning written inline in the content (`<think>…</think>answer`) is reasoning for
+    /// this template. Qwen3 splits it itself; Harmony's reasoning is the `analysis` channel only,
+    /// so there inline `<think>` text is content, as the source wrote it.
+    pub fn splits_inline_reasoning(self) -> bool {
         matches!(self, Builtin::Qwen3)
+    }
+
+    /// Extra filters and functions only this template uses.
+    fn register(self, env: &mut minijinja::Environment<'static>) {
+        if self == Builtin::Harmony {
+            harmony::register(env);
+        }
     }
 }
 
@@ -135,7 +163,8 @@ pub struct ChatTemplate {
 
 impl ChatTemplate {
     pub fn builtin(which: Builtin, date: Date) -> Result<Self, RenderError> {
-        let env = env::environment(which.source(), date).map_err(|e| RenderError::Template(e.to_string()))?;
+        let mut env = env::environment(which.source(), date).map_err(|e| RenderError::Template(e.to_string()))?;
+        which.register(&mut env);
         Ok(ChatTemplate { name: which.name().into(), env, builtin: Some(which), special_tokens: Map::new() })
     }
 
@@ -168,7 +197,7 @@ impl ChatTemplate {
     /// Whether the template is given reasoning as `reasoning_content` apart from the content.
     /// Templates that do not know the field see inline `<think>` text as the source wrote it.
     pub fn splits_reasoning(&self) -> bool {
-        self.builtin.is_some_and(|b| b.renders_reasoning())
+        self.builtin.is_some_and(|b| b.splits_inline_reasoning())
     }
 
     fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
@@ -196,6 +225,9 @@ impl ChatTemplate {
             let empty_think = if options.train_empty_think { "train" } else { "context" };
             t.insert("empty_think".into(), Json::String(empty_think.into()));
             ctx.insert("trajkit".into(), Json::Object(t));
+            if self.builtin == Some(Builtin::Harmony) {
+                ctx.insert("harmony".into(), options.harmony.to_json());
+            }
         }
         Value::from(minijinja::value::Serde(Json::Object(ctx)))
     }
