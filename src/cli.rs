@@ -54,21 +54,22 @@ pub struct RenderFlags {
     pub harmony: HarmonyFlags,
 }
 
+const HARMONY: &str = "Harmony system message (--template harmony)";
+
 /// The system message of `--template harmony` (GPT-OSS); the defaults are openai-harmony's.
 #[derive(Args, Debug, Clone)]
-#[command(next_help_heading = "Harmony system message (--template harmony)")]
 pub struct HarmonyFlags {
     /// The `Reasoning:` line.
-    #[arg(long, value_enum, default_value = "medium")]
+    #[arg(long, value_enum, default_value = "medium", help_heading = HARMONY)]
     pub reasoning_effort: ReasoningEffortArg,
     /// The first line of the system message.
-    #[arg(long, default_value = "You are ChatGPT, a large language model trained by OpenAI.")]
+    #[arg(long, default_value = "You are ChatGPT, a large language model trained by OpenAI.", help_heading = HARMONY)]
     pub model_identity: String,
     /// The `Knowledge cutoff:` line.
-    #[arg(long, default_value = "2024-06")]
+    #[arg(long, default_value = "2024-06", help_heading = HARMONY)]
     pub knowledge_cutoff: String,
     /// A `Current date:` line (none by default), e.g. 2025-06-28.
-    #[arg(long)]
+    #[arg(long, help_heading = HARMONY)]
     pub current_date: Option<String>,
 }
 

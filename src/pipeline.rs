@@ -108,14 +108,7 @@ impl Converter {
         if rendered.supervised.is_empty() {
             return Err(render_problem(RenderError::NothingToTrain));
         }
-        let no_loss_turns = sample
-            .messages
-            .iter()
-            .filter(|m| m.role == Role::Assistant)
-            .enumerate()
-            .filter(|(_, m)| !m.train)
-            .map(|(k, _)| k)
-            .collect();
+        let no_loss_turns = self.template.no_loss_turns(sample);
         let mut row = Row::new(id, sample, rendered, self.template.splits_reasoning());
         row.info = RowInfo {
             template: self.template.name.clone(),

@@ -266,6 +266,57 @@ fn train_false_messages_carry_no_loss_and_per_turn_rows_lint_clean() {
     }
 }
 
+/// Consecutive assistant messages form one turn for check-mask (one run); `no_loss_turns` counts
+/// those runs, so a run kept as context, or mixing context and trained messages, lints clean.
+#[test]
+fn runs_of_assistant_messages_are_one_turn() {
+    let case = json!({"messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "one", "train": false},
+        {"role": "assistant", "content": "two", "train": false},
+        {"role": "user", "content": "again"},
+        {"role": "assistant", "content": "three", "train": false},
+        {"role": "assistant", "content": "four"}]});
+    let conv = default_converter();
+    let tok = conv.tokenizer.clone().unwrap();
+    let row = convert(&conv, &case, "runs").unwrap();
+    assert_eq!(row.info.no_loss_turns, vec![0]);
+    assert_eq!(supervised_text(&conv, &row), ["<|start|>assistant<|channel|>final<|message|>four<|return|>"]);
+    assert!(lint_row(&tok, &row).is_empty(), "{:?}", lint_row(&tok, &row));
+    let per_turn =
+        converter(RenderOptions { date: Date::parse("2026-01-15").unwrap(), ..Default::default() }, Expand::PerTurn);
+    let ingested = ingest(&case.to_string(), "runs", &IngestOptions::default()).unwrap();
+    let rows = per_turn.convert_conversation(ingested.conversation, ingested.warnings).unwrap().rows;
+    assert_eq!(rows.len(), 1, "the first turn trains nothing");
+    assert_eq!(rows[0].info.no_loss_turns, vec![0]);
+    assert!(lint_row(&tok, &rows[0]).is_empty(), "{:?}", lint_row(&tok, &rows[0]));
+}
+
+/// Choices the golden files do not pin (docs/harmony-spec.md §10).
+#[test]
+fn other_tool_kinds_are_left_out_and_a_lone_tool_owns_orphan_results() {
+    let conv = default_converter();
+    let weather = simple_conversation()["tools"][0].clone();
+    let case = json!({"messages": [
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": "Checking: get_weather(city=Oslo)"},
+        {"role": "tool", "content": "-3C"},
+        {"role": "assistant", "content": "It is -3°C."}],
+        "tools": [{"type": "code_interpreter"}, weather]});
+    let row = convert(&conv, &case, "lone").unwrap();
+    assert!(row.text.contains("namespace functions {\n\n// Weather.\ntype get_weather"), "{}", row.text);
+    assert!(!row.text.contains("code_interpreter"));
+    assert!(row.text.contains("<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>-3C<|end|>"));
+    // With only non-function tools there is no tools section at all.
+    let mut only_code = case.clone();
+    only_code["tools"] = json!([{"type": "code_interpreter"}]);
+    let err = convert(&conv, &only_code, "code").unwrap_err();
+    assert!(err.contains("answers no tool call"), "{err}");
+    only_code["messages"] = json!([{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]);
+    let row = convert(&conv, &only_code, "code").unwrap();
+    assert!(!row.text.contains("# Tools") && !row.text.contains("Calls to these tools"), "{}", row.text);
+}
+
 #[test]
 fn refusals_name_the_problem() {
     let conv = default_converter();

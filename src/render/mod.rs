@@ -194,6 +194,25 @@ impl ChatTemplate {
         Ok(split_markers(&marked))
     }
 
+    /// The assistant turns, numbered from 0 as `check-mask` reads them back from the ids, that
+    /// carry no loss on purpose (every message in them marked `train: false`). A turn is one
+    /// assistant message, or for Harmony a run of consecutive ones (its turn grammar merges them).
+    pub fn no_loss_turns(&self, conversation: &Conversation) -> Vec<usize> {
+        let merge = self.builtin == Some(Builtin::Harmony);
+        let mut turns: Vec<bool> = Vec::new(); // per turn: whether any message in it trains
+        let mut previous_assistant = false;
+        for m in &conversation.messages {
+            let assistant = m.role == Role::Assistant;
+            match turns.last_mut() {
+                Some(trains) if assistant && previous_assistant && merge => *trains |= m.train,
+                _ if assistant => turns.push(m.train),
+                _ => {}
+            }
+            previous_assistant = assistant;
+        }
+        turns.iter().enumerate().filter(|(_, &trains)| !trains).map(|(k, _)| k).collect()
+    }
+
     /// Whether the template is given reasoning as `reasoning_content` apart from the content.
     /// Templates that do not know the field see inline `<think>` text as the source wrote it.
     pub fn splits_reasoning(&self) -> bool {
