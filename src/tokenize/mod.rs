@@ -6,6 +6,8 @@
 //! user content, TRAPS 10) becomes the control token. The two tokenizers trajkit's built-in
 //! templates need ship inside the binary, gzip-compressed, so the default run needs no files.
 
+mod segments;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -56,6 +58,13 @@ impl TokenizerSource {
     pub fn parse(spec: &str) -> TokenizerSource {
         match Embedded::parse(spec) {
             Some(e) if !Path::new(spec).exists() => TokenizerSource::Embedded(e),
+            // `org/name[@revision]`: the snapshot folder in the local Hugging Face cache.
+            _ if !Path::new(spec).exists() && crate::render::hub::is_repo_id(spec) => {
+                match crate::render::hub::snapshot(spec) {
+                    Ok(dir) => TokenizerSource::Path(dir),
+                    Err(_) => TokenizerSource::Path(PathBuf::from(spec)),
+                }
+            }
             _ => TokenizerSource::Path(PathBuf::from(spec)),
         }
     }
@@ -89,6 +98,10 @@ pub struct TextTokenizer {
     inner: Arc<tokenizers::Tokenizer>,
     /// The same tokenizer with control-token matching off, for text that must stay ordinary.
     ordinary: Arc<tokenizers::Tokenizer>,
+    /// Encodes segment by segment, each distinct segment once.
+    segments: Arc<segments::SegmentEncoder>,
+    /// The same for ordinary text (never cut: it has no control tokens).
+    ordinary_segments: Arc<segments::SegmentEncoder>,
     pub source: TokenizerSource,
 }
 
@@ -103,16 +116,35 @@ impl TextTokenizer {
                 json
             }
             TokenizerSource::Path(p) => {
-                let file = if p.is_dir() { p.join("tokenizer.json") } else { p.clone() };
-                read_maybe_gzipped(&file)
-                    .map_err(|err| TokenizeError::Load { path: file.display().to_string(), message: err.to_string() })?
+                let file = match p.is_dir() {
+                    // A model folder; the gzip-compressed form is accepted too (test fixtures).
+                    true if !p.join("tokenizer.json").exists() && p.join("tokenizer.json.gz").exists() => {
+                        p.join("tokenizer.json.gz")
+                    }
+                    true => p.join("tokenizer.json"),
+                    false => p.clone(),
+                };
+                read_maybe_gzipped(&file).map_err(|err| {
+                    let spec = p.to_string_lossy();
+                    let message = match crate::render::hub::snapshot(&spec) {
+                        Err(hub) if !p.exists() && crate::render::hub::is_repo_id(&spec) => hub,
+                        _ => err.to_string(),
+                    };
+                    TokenizeError::Load { path: file.display().to_string(), message }
+                })?
             }
         };
         let inner = tokenizers::Tokenizer::from_bytes(&bytes)
             .map_err(|err| TokenizeError::Load { path: source.describe(), message: err.to_string() })?;
         let mut ordinary = inner.clone();
         ordinary.set_encode_special_tokens(true);
-        Ok(TextTokenizer { inner: Arc::new(inner), ordinary: Arc::new(ordinary), source: source.clone() })
+        Ok(TextTokenizer {
+            segments: Arc::new(segments::SegmentEncoder::new(&inner)),
+            ordinary_segments: Arc::new(segments::SegmentEncoder::uncut()),
+            inner: Arc::new(inner),
+            ordinary: Arc::new(ordinary),
+            source: source.clone(),
+        })
     }
 
     /// Encode `text`, treating the byte ranges in `ordinary` (sorted, disjoint) as plain text even
@@ -123,31 +155,28 @@ impl TextTokenizer {
         text: &str,
         ordinary: &[std::ops::Range<usize>],
     ) -> Result<Tokens, TokenizeError> {
-        if ordinary.is_empty() {
-            return self.encode(text);
-        }
-        let mut tokens = Tokens::default();
+        let mut tokens = Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
         let mut at = 0;
-        let push = |tokens: &mut Tokens, tok: &tokenizers::Tokenizer, range: std::ops::Range<usize>| {
-            if range.is_empty() {
-                return Ok(());
-            }
-            let e = tok.encode(&text[range.clone()], false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
-            tokens.ids.extend_from_slice(e.get_ids());
-            tokens.offsets.extend(e.get_offsets().iter().map(|&(s, t)| (s + range.start, t + range.start)));
-            Ok(())
-        };
         for r in ordinary {
-            push(&mut tokens, &self.inner, at..r.start)?;
-            push(&mut tokens, &self.ordinary, r.clone())?;
+            self.segments.encode_into(&self.inner, &text[at..r.start], at, &mut tokens)?;
+            self.ordinary_segments.encode_into(&self.ordinary, &text[r.clone()], r.start, &mut tokens)?;
             at = r.end;
         }
-        push(&mut tokens, &self.inner, at..text.len())?;
+        self.segments.encode_into(&self.inner, &text[at..], at, &mut tokens)?;
         Ok(tokens)
     }
 
-    /// One encode of the whole text, no special tokens added (as `apply_chat_template` does).
+    /// The ids and byte offsets of `text`, equal to one encode of the whole text with no special
+    /// tokens added (as `apply_chat_template` does), computed segment by segment with a cache.
     pub fn encode(&self, text: &str) -> Result<Tokens, TokenizeError> {
+        self.segments.encode(&self.inner, text)
+    }
+
+    /// One plain encode of the whole text, without the segment cache: the reference [`encode`]
+    /// must equal.
+    ///
+    /// [`encode`]: TextTokenizer::encode
+    pub fn encode_whole(&self, text: &str) -> Result<Tokens, TokenizeError> {
         let encoding = self.inner.encode(text, false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
         Ok(Tokens { ids: encoding.get_ids().to_vec(), offsets: encoding.get_offsets().to_vec() })
     }

@@ -1,0 +1,68 @@
+//! The segment-cached encode equals one plain encode of the whole text, ids and offsets, on real
+//! rendered conversations and on text full of control-token look-alikes.
+
+use trajkit::tokenize::{Embedded, TextTokenizer, TokenizerSource};
+
+fn tokenizer(which: Embedded) -> TextTokenizer {
+    TextTokenizer::load(&TokenizerSource::Embedded(which)).unwrap()
+}
+
+fn golden_texts(path: &str) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["text"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Deterministic pseudo-random text built from pieces that stress the cutting rule.
+fn tricky_texts(seed: u64, count: usize) -> Vec<String> {
+    const PIECES: &[&str] = &[
+        "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>", "<tool_call>", "</tool_call>",
+        "<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|call|>", "<|constrain|>",
+        "<|im_start", "|>", "<|", "\n", "\n\n", " ", "  ", "\t", "user", "assistant", "héllo", "日本語", "🙂",
+        "{\"a\": 1}", "e\u{301}", "<<|im_end|>>", "<|im_end|><|im_start|>", "x", "1234", "\r\n",
+    ];
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    (0..count)
+        .map(|_| {
+            let n = 1 + next() % 40;
+            (0..n).map(|_| PIECES[next() % PIECES.len()]).collect::<String>()
+        })
+        .collect()
+}
+
+fn assert_same(tok: &TextTokenizer, texts: &[String]) {
+    for text in texts {
+        // Twice: the second time the segments come from the cache.
+        for _ in 0..2 {
+            let cached = tok.encode(text).unwrap();
+            let whole = tok.encode_whole(text).unwrap();
+            assert_eq!(cached.ids, whole.ids, "ids differ for {text:?}");
+            assert_eq!(cached.offsets, whole.offsets, "offsets differ for {text:?}");
+        }
+    }
+}
+
+#[test]
+fn qwen3_segments_equal_whole_encode() {
+    let tok = tokenizer(Embedded::Qwen3);
+    let mut texts = golden_texts("fixtures/golden/qwen3.jsonl");
+    texts.extend(golden_texts("fixtures/golden/chatml.jsonl"));
+    assert!(texts.len() > 100);
+    texts.extend(tricky_texts(1, 400));
+    assert_same(&tok, &texts);
+}
+
+#[test]
+fn gpt_oss_segments_equal_whole_encode() {
+    let tok = tokenizer(Embedded::GptOss);
+    let mut texts = golden_texts("fixtures/golden/harmony.jsonl");
+    texts.extend(tricky_texts(2, 400));
+    assert_same(&tok, &texts);
+}
