@@ -250,7 +250,7 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
         "real/functionary-tests/test_case_v2.json",
         "real/functionary-tests/test_case_v2.llama3.json",
     ];
-    for template in ["qwen3", "chatml"] {
+    for template in ["qwen3", "chatml", "harmony"] {
         for input in inputs {
             let path = shared.join(input);
             let out = trajkit(&["convert", path.to_str().unwrap(), "--template", template]);
