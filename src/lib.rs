@@ -19,6 +19,7 @@ pub mod conversation;
 pub mod emit;
 pub mod ingest;
 pub mod mask;
+pub mod parse;
 pub mod pipeline;
 pub mod render;
 pub mod source;
