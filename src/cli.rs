@@ -16,6 +16,11 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print the supervised spans of training rows and lint the masks.
     CheckMask(CheckMaskArgs),
+    /// Measure model outputs against gold trajectories: format, tool selection, arguments, no-tool,
+    /// clarification and decline behaviour, grounding, answers (see docs/eval.md).
+    Eval(EvalArgs),
+    /// The decomposed reward of each completion, for GRPO; `--serve` answers JSONL requests on stdin.
+    Score(ScoreArgs),
 }
 
 /// Flags shared by every command that renders conversations.
@@ -120,6 +125,77 @@ pub struct CheckMaskArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
+}
+
+/// Flags shared by eval and score: how model outputs are read.
+#[derive(Args, Debug, Clone)]
+pub struct OutputFlags {
+    /// Chat template the outputs were generated with: qwen3, chatml, harmony, or a path. It picks
+    /// the output parser and the tokenizer for outputs given as token ids.
+    #[arg(long, short = 't', default_value = "qwen3")]
+    pub template: String,
+    /// Output parser: qwen3, chatml, harmony, hermes. Default: the template's (hermes for paths).
+    #[arg(long)]
+    pub parser: Option<String>,
+    /// Tokenizer for outputs given as token ids: qwen3, gpt-oss, or a tokenizer.json / model folder.
+    /// Default: the template's own.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// The date templates see through strftime_now (YYYY-MM-DD), for prompts; default today.
+    #[arg(long)]
+    pub date: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// Gold trajectories (raw, messages or ShareGPT records): every assistant message is a turn.
+    #[arg(long)]
+    pub gold: String,
+    /// Model outputs, one per gold turn, keyed by record id and turn index (formats: docs/eval.md).
+    #[arg(long, required_unless_present = "prompts")]
+    pub pred: Option<String>,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
+    /// Report as a table (text) or as one JSON object.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ReportFormatArg,
+    /// Write one JSON line per judged prediction here: id, turn, case, kind, failed checks, reward.
+    #[arg(long)]
+    pub details: Option<String>,
+    /// Instead of evaluating, write one JSON line per gold turn with its prompt (rendered text and
+    /// messages), reference and tools: the input of a generation script or a GRPO dataset.
+    #[arg(long, conflicts_with = "pred")]
+    pub prompts: bool,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// Requests (JSONL: a completion plus its reference, or a gold id and turn); `-` or nothing
+    /// reads stdin.
+    pub input: Option<String>,
+    /// Stay open: answer each request line on stdin with one JSON line, flushed at once.
+    #[arg(long)]
+    pub serve: bool,
+    #[command(flatten)]
+    pub output_flags: OutputFlags,
+    /// Gold trajectories, for requests that name a turn (`id`, `turn`) instead of carrying `reference`.
+    #[arg(long)]
+    pub gold: Option<String>,
+    /// JSON object of component weights overriding the defaults (docs/eval.md).
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormatArg {
+    Text,
+    Json,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]

@@ -17,6 +17,7 @@
 pub mod check;
 pub mod conversation;
 pub mod emit;
+pub mod eval;
 pub mod ingest;
 pub mod mask;
 pub mod parse;

@@ -2,6 +2,8 @@
 
 pub mod check_mask;
 pub mod convert;
+pub mod eval;
+pub mod score;
 pub mod settings;
 
 use std::fs::File;

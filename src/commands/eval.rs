@@ -1,0 +1,263 @@
+//! `trajkit eval`: model outputs against gold trajectories → tool-use metrics, overall and per case.
+//! With `--prompts`, the prompts to generate those outputs from.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::OnceLock;
+
+use anyhow::{bail, Context as _, Result};
+use serde_json::{json, Value};
+
+use super::{Exit, Output};
+use crate::cli::{EvalArgs, OutputFlags, ReportFormatArg};
+use trajkit::conversation::ArgumentsForm;
+use trajkit::eval::task::{prompt_text, GoldSet};
+use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
+use trajkit::ingest::IngestOptions;
+use trajkit::parse::{Format, ParseError};
+use trajkit::render::{load, ChatTemplate, Date, RenderOptions};
+use trajkit::source::RecordReader;
+use trajkit::tokenize::{TextTokenizer, TokenizerSource};
+
+/// How many problem lines to print before only counting them.
+const SHOWN: usize = 20;
+
+/// How model outputs are read: the parser, and the tokenizer for outputs given as ids (loaded on
+/// first use: text outputs never need it).
+pub(crate) struct Reader {
+    pub format: Format,
+    pub template: ChatTemplate,
+    pub render: RenderOptions,
+    tokenizer_source: Option<TokenizerSource>,
+    tokenizer: OnceLock<Result<TextTokenizer, String>>,
+}
+
+impl Reader {
+    pub fn new(flags: &OutputFlags) -> Result<Reader> {
+        let date = match &flags.date {
+            Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
+            None => Date::today(),
+        };
+        let format = match &flags.parser {
+            Some(name) => Format::parse(name)
+                .with_context(|| format!("--parser {name}: expected qwen3, chatml, harmony or hermes"))?,
+            None => Format::for_template(&flags.template),
+        };
+        let loaded = load::load(&flags.template, None, date)?;
+        let tokenizer_source = match &flags.tokenizer {
+            Some(spec) => Some(TokenizerSource::parse(spec)),
+            None => loaded.tokenizer.clone(),
+        };
+        Ok(Reader {
+            format,
+            template: loaded.template,
+            render: RenderOptions { date, ..Default::default() },
+            tokenizer_source,
+            tokenizer: OnceLock::new(),
+        })
+    }
+
+    pub fn tokenizer(&self) -> Result<&TextTokenizer, String> {
+        self.tokenizer
+            .get_or_init(|| match &self.tokenizer_source {
+                Some(source) => TextTokenizer::load(source).map_err(|e| e.to_string()),
+                None => Err("outputs given as token ids need a tokenizer: pass --tokenizer".into()),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
+    pub fn parse(&self, output: &prediction::Output) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
+        output.parse(self.format, || self.tokenizer())
+    }
+}
+
+/// Read the gold file, printing what could not be read.
+pub(crate) fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet> {
+    let gold = GoldSet::read(path, &IngestOptions::default(), cache).with_context(|| format!("cannot read {path}"))?;
+    for p in gold.problems.iter().take(SHOWN) {
+        eprintln!("warning: gold {p}");
+    }
+    if gold.problems.len() > SHOWN {
+        eprintln!("warning: … and {} more gold records that could not be read", gold.problems.len() - SHOWN);
+    }
+    if gold.tasks.is_empty() {
+        bail!("{path}: no assistant turns to evaluate");
+    }
+    Ok(gold)
+}
+
+pub fn run(args: EvalArgs) -> Result<Exit> {
+    let reader = Reader::new(&args.output_flags)?;
+    let cache = SchemaCache::default();
+    let gold = read_gold(&args.gold, &cache)?;
+    let mut out = Output::open(args.output.as_deref())?;
+    if args.prompts {
+        return write_prompts(&reader, &gold, &mut out);
+    }
+    let pred_path = args.pred.as_deref().expect("clap requires --pred without --prompts");
+    let mut details = match &args.details {
+        Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create {p}"))?)),
+        None => None,
+    };
+    let weights = Weights::default();
+    let mut prompts: Option<HashMap<String, usize>> = None;
+    let mut seen = vec![false; gold.tasks.len()];
+    let (mut read, mut unmatched, mut duplicates, mut unreadable) = (0usize, 0usize, 0usize, 0usize);
+    let mut report = Report::default();
+    let complain = |counter: &mut usize, line: String| {
+        *counter += 1;
+        if *counter <= SHOWN {
+            eprintln!("warning: {line}");
+        }
+    };
+    for record in RecordReader::open(pred_path, 0).with_context(|| format!("cannot open {pred_path}"))? {
+        let record = record.with_context(|| format!("reading {pred_path}"))?;
+        read += 1;
+        let at = record.location.to_string();
+        let value: Value = match record.text.as_deref().map(serde_json::from_str) {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => {
+                complain(&mut unreadable, format!("{at}: not JSON: {e}"));
+                continue;
+            }
+            Err(e) => {
+                complain(&mut unreadable, format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let pred = match prediction::read(&value) {
+            Ok(p) => p,
+            Err(e) => {
+                complain(&mut unreadable, format!("{at}: {e}"));
+                continue;
+            }
+        };
+        let task = match &pred.key {
+            Some(Key::Turn { id, turn }) => gold.get(id, *turn),
+            Some(Key::Prompt(text)) => {
+                let by_prompt = prompts.get_or_insert_with(|| prompt_index(&reader, &gold));
+                by_prompt.get(text).or_else(|| by_prompt.get(text.trim_end())).copied()
+            }
+            None => {
+                complain(&mut unreadable, format!("{at}: no `id` and `turn` (or `custom_id`, or `prompt`)"));
+                continue;
+            }
+        };
+        let Some(t) = task else {
+            complain(&mut unmatched, format!("{at}: matches no gold turn ({})", describe(&pred.key)));
+            continue;
+        };
+        if std::mem::replace(&mut seen[t], true) {
+            complain(&mut duplicates, format!("{at}: a second prediction for {} (ignored)", describe(&pred.key)));
+            continue;
+        }
+        let task = &gold.tasks[t];
+        let parsed = match reader.parse(&pred.output) {
+            Ok(p) => p,
+            Err(e) => bail!("{at}: {e}"),
+        };
+        let j = judge(task, parsed);
+        report.add(task, &j);
+        if let Some(d) = &mut details {
+            let r = reward(task, &j, &weights);
+            let line = json!({
+                "id": task.id, "turn": task.turn, "case": task.case, "kind": task.kind.as_str(),
+                "parse_error": j.parse_error.as_ref().map(|e| e.to_string()),
+                "parse_error_code": j.parse_error.as_ref().map(ParseError::code),
+                "failed": j.failed(), "pred_calls": j.pred_calls, "gold_calls": j.gold_calls,
+                "f1": j.f1, "reward": r.total, "components": r.to_json(),
+            });
+            writeln!(d, "{line}").context("cannot write --details")?;
+        }
+    }
+    if let Some(mut d) = details {
+        d.flush().context("cannot write --details")?;
+    }
+    let evaluated = report.overall.predictions;
+    let missing = gold.tasks.len() - evaluated;
+    if evaluated == 0 {
+        bail!("no prediction in {pred_path} matches a gold turn (read {read}; see docs/eval.md for the keys)");
+    }
+    let header = json!({
+        "template": reader.template.name, "parser": reader.format.name(),
+        "gold_records": gold.records, "gold_turns": gold.tasks.len(), "predictions_read": read,
+        "evaluated": evaluated, "missing": missing, "unmatched": unmatched, "duplicates": duplicates,
+        "unreadable": unreadable,
+    });
+    match args.format {
+        ReportFormatArg::Json => {
+            let mut all = report.to_json();
+            if let (Value::Object(all), Value::Object(h)) = (&mut all, header) {
+                for (k, v) in h.into_iter().rev() {
+                    all.shift_insert(0, k, v);
+                }
+            }
+            out.line(&all.to_string())?;
+        }
+        ReportFormatArg::Text => {
+            out.line(&format!(
+                "trajkit eval · {} gold turns in {} records · {evaluated} predictions judged ({missing} missing, {unmatched} unmatched, {duplicates} duplicate, {unreadable} unreadable) · parser {}",
+                gold.tasks.len(),
+                gold.records,
+                reader.format.name()
+            ))?;
+            out.line("")?;
+            out.line(report.table().trim_end())?;
+        }
+    }
+    out.finish()?;
+    Ok(Exit::Success)
+}
+
+fn describe(key: &Option<Key>) -> String {
+    match key {
+        Some(Key::Turn { id, turn }) => format!("id {id:?}, turn {turn}"),
+        Some(Key::Prompt(p)) => format!("prompt of {} bytes", p.len()),
+        None => "no key".into(),
+    }
+}
+
+/// Every gold turn's rendered prompt → its task, for predictions keyed by prompt.
+fn prompt_index(reader: &Reader, gold: &GoldSet) -> HashMap<String, usize> {
+    let mut index = HashMap::new();
+    for (i, task) in gold.tasks.iter().enumerate() {
+        if let Some(Ok(text)) = prompt_text(task, &reader.template, &reader.render, reader.format) {
+            index.entry(text).or_insert(i);
+        }
+    }
+    index
+}
+
+/// `--prompts`: one line per gold turn with everything needed to generate and to score it.
+fn write_prompts(reader: &Reader, gold: &GoldSet, out: &mut Output) -> Result<Exit> {
+    let mut failed = 0;
+    for task in &gold.tasks {
+        let prompt = match prompt_text(task, &reader.template, &reader.render, reader.format) {
+            None => bail!("--prompts needs a built-in template (qwen3, chatml, harmony) to know the generation prompt"),
+            Some(Ok(p)) => p,
+            Some(Err(e)) => {
+                failed += 1;
+                if failed <= SHOWN {
+                    eprintln!("warning: {} turn {}: cannot render the prompt: {e}", task.id, task.turn);
+                }
+                continue;
+            }
+        };
+        let messages: Vec<Value> = task.history().iter().map(|m| m.to_json(ArgumentsForm::String, true)).collect();
+        let line = json!({
+            "id": task.id, "turn": task.turn, "case": task.case, "kind": task.kind.as_str(),
+            "prompt_text": prompt,
+            "prompt": messages,
+            "reference": task.reference().to_json(ArgumentsForm::String, true).to_string(),
+            "tools": serde_json::to_string(&task.conversation.tools).unwrap_or_default(),
+        });
+        if !out.line(&line.to_string())? {
+            break;
+        }
+    }
+    out.finish()?;
+    Ok(if failed > 0 { Exit::Problems } else { Exit::Success })
+}

@@ -1,0 +1,33 @@
+//! Eval and score: what a model does with tools, measured against reference trajectories.
+//!
+//! After SFT the question is what the model learned: does it call tools when it should and only
+//! then, with valid arguments, and does it use the results? For GRPO the same checks are reward
+//! components. Both read the same gold trajectories and the same parsed outputs:
+//!
+//! ```text
+//! gold records ──ingest──▶ Conversation ──task──▶ one Task per assistant turn (reference, tools, results)
+//! predictions ──prediction──▶ Output ──parse──▶ Message
+//!   → judge    Task × Message → Judgement (selection, arguments per key, answer, grounding …)
+//!   → metrics  Judgements → rates overall and per case type (eval)
+//!   → reward   Judgement → components and weighted total (score)
+//! ```
+//!
+//! `tools` (schema validity), `grounding` (results used) and `cases` (case types) are small on
+//! purpose: they are the same questions `trajkit validate` and `stats` ask of training data.
+
+pub mod cases;
+pub mod grounding;
+pub mod judge;
+pub mod metrics;
+pub mod prediction;
+pub mod reward;
+pub mod task;
+pub mod text;
+pub mod tools;
+
+pub use judge::{judge, Judgement};
+pub use metrics::Report;
+pub use prediction::{Key, Output, Prediction};
+pub use reward::{reward, Reward, Weights};
+pub use task::{tasks, Task, TurnKind};
+pub use tools::SchemaCache;

@@ -1,0 +1,215 @@
+//! Tasks: every assistant message of a gold conversation is one task, the output a model should
+//! produce given everything before it (one generation: a generation stops at a tool call).
+//!
+//! A task is keyed by the record id and its turn index K, the K-th assistant message of the
+//! conversation counting from 0. It carries what judging a prediction needs: the reference message,
+//! the tools offered, the tool results and calls earlier in the same user turn (for grounding and
+//! for repeated calls), and what kind of turn it is.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::cases::{case_of, CaseSource};
+use super::grounding::Salient;
+use super::text::asks;
+use super::tools::{SchemaCache, ToolSchemas};
+use crate::conversation::{Conversation, Message, Role};
+
+/// What the reference does in this turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TurnKind {
+    /// Calls one or more tools.
+    Call,
+    /// Answers after tool results in the same user turn (grounding applies).
+    Answer,
+    /// Answers directly, without tools.
+    Direct,
+    /// Asks the user for missing information (a `clarification` record, no call, a question).
+    Clarification,
+    /// Declines: an `unavailable_tool` or `irrelevant_tool` record answered without a call.
+    Decline,
+}
+
+impl TurnKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnKind::Call => "call",
+            TurnKind::Answer => "answer",
+            TurnKind::Direct => "direct",
+            TurnKind::Clarification => "clarification",
+            TurnKind::Decline => "decline",
+        }
+    }
+
+    /// The reference makes no call.
+    pub fn no_call(self) -> bool {
+        self != TurnKind::Call
+    }
+}
+
+/// One gold assistant turn to predict.
+pub struct Task {
+    pub id: String,
+    /// Index of the assistant message among the conversation's assistant messages.
+    pub turn: usize,
+    /// Index of the reference in `conversation.messages`.
+    pub index: usize,
+    pub case: String,
+    pub case_source: CaseSource,
+    pub kind: TurnKind,
+    /// Whether the reference carries loss (`"train": false` turns are context, not targets).
+    pub train: bool,
+    pub conversation: Arc<Conversation>,
+    pub tools: Arc<ToolSchemas>,
+    /// What the tool results of this user turn said that nobody had said before.
+    pub salient: Salient,
+    /// Calls already made in this user turn, as (name, arguments).
+    pub earlier_calls: Vec<(String, Value)>,
+}
+
+impl Task {
+    pub fn reference(&self) -> &Message {
+        &self.conversation.messages[self.index]
+    }
+
+    /// The messages before the reference: the prompt.
+    pub fn history(&self) -> &[Message] {
+        &self.conversation.messages[..self.index]
+    }
+}
+
+/// Every assistant message of `conversation` as a task.
+pub fn tasks(conversation: Conversation, cache: &SchemaCache) -> Vec<Task> {
+    let (case, case_source) = case_of(&conversation);
+    let tools = cache.get(&conversation.tools);
+    let conversation = Arc::new(conversation);
+    let messages = &conversation.messages;
+    let mut out = Vec::new();
+    let mut turn_start = 0;
+    for (index, m) in messages.iter().enumerate() {
+        if m.role == Role::User {
+            turn_start = index;
+        }
+        if m.role != Role::Assistant {
+            continue;
+        }
+        let this_turn = &messages[turn_start..index];
+        let results: Vec<String> =
+            this_turn.iter().filter(|x| x.role == Role::Tool).map(|x| x.content.clone()).collect();
+        let earlier_calls: Vec<(String, Value)> = this_turn
+            .iter()
+            .flat_map(|x| &x.tool_calls)
+            .map(|c| (c.name.clone(), c.arguments.parsed().unwrap_or(Value::Null)))
+            .collect();
+        let mut known = String::new();
+        for x in &messages[..index] {
+            if matches!(x.role, Role::System | Role::User) {
+                known.push_str(&x.content);
+                known.push('\n');
+            }
+        }
+        for (_, args) in &earlier_calls {
+            known.push_str(&args.to_string());
+            known.push('\n');
+        }
+        let kind = if !m.tool_calls.is_empty() {
+            TurnKind::Call
+        } else if !results.is_empty() {
+            TurnKind::Answer
+        } else if case == "clarification" && asks(&m.content) {
+            TurnKind::Clarification
+        } else if matches!(case.as_str(), "unavailable_tool" | "irrelevant_tool") {
+            TurnKind::Decline
+        } else {
+            TurnKind::Direct
+        };
+        out.push(Task {
+            id: conversation.id.clone(),
+            turn: out.len(),
+            index,
+            case: case.clone(),
+            case_source,
+            kind,
+            train: m.train,
+            conversation: conversation.clone(),
+            tools: tools.clone(),
+            salient: Salient::of(&results, &known),
+            earlier_calls,
+        });
+    }
+    out
+}
+
+/// Gold trajectories read from a file: every turn as a task, indexed by record id and turn.
+#[derive(Default)]
+pub struct GoldSet {
+    pub tasks: Vec<Task>,
+    index: std::collections::HashMap<(String, usize), usize>,
+    ids: std::collections::HashSet<String>,
+    /// Records that could not be read, as `FILE:LINE: why`.
+    pub problems: Vec<String>,
+    pub records: usize,
+}
+
+impl GoldSet {
+    /// Read `path` (JSONL, JSON array or object; `-` for stdin) with ingest's format detection.
+    pub fn read(path: &str, ingest: &crate::ingest::IngestOptions, cache: &SchemaCache) -> std::io::Result<GoldSet> {
+        let mut set = GoldSet::default();
+        for record in crate::source::RecordReader::open(path, 0)? {
+            let record = record?;
+            set.records += 1;
+            let fallback = format!("{}:{}", record.location.file, record.location.line);
+            let ingested = match &record.text {
+                Ok(text) => crate::ingest::ingest(text, &fallback, ingest).map_err(|e| e.to_string()),
+                Err(e) => Err(e.clone()),
+            };
+            match ingested {
+                Ok(i) => set.add(i.conversation, cache, &record.location.to_string()),
+                Err(why) => set.problems.push(format!("{}: {why}", record.location)),
+            }
+        }
+        Ok(set)
+    }
+
+    fn add(&mut self, conversation: Conversation, cache: &SchemaCache, location: &str) {
+        let id = conversation.id.clone();
+        if !self.ids.insert(id.clone()) {
+            self.problems.push(format!("{location}: a second record with id {id:?} (ignored)"));
+            return;
+        }
+        for task in tasks(conversation, cache) {
+            self.index.insert((task.id.clone(), task.turn), self.tasks.len());
+            self.tasks.push(task);
+        }
+    }
+
+    /// The task of record `id`, turn `turn`.
+    pub fn get(&self, id: &str, turn: usize) -> Option<usize> {
+        self.index.get(&(id.to_string(), turn)).copied()
+    }
+}
+
+/// The prompt a model answers for `task`: the history rendered with the template, then the
+/// generation prompt of `format` (`<|im_start|>assistant\n`, or Harmony's `<|start|>assistant`).
+/// `None` for the Hermes default, whose generation prompt is the template's own business.
+pub fn prompt_text(
+    task: &Task,
+    template: &crate::render::ChatTemplate,
+    options: &crate::render::RenderOptions,
+    format: crate::parse::Format,
+) -> Option<Result<String, crate::render::RenderError>> {
+    use crate::parse::Format;
+    let generation_prompt = match format {
+        Format::Qwen3 | Format::ChatMl => "<|im_start|>assistant\n",
+        Format::Harmony => "<|start|>assistant",
+        Format::Hermes => return None,
+    };
+    let history = Conversation {
+        id: task.id.clone(),
+        messages: task.history().to_vec(),
+        tools: task.conversation.tools.clone(),
+        meta: Default::default(),
+    };
+    Some(template.render(&history, options).map(|r| r.text + generation_prompt))
+}
