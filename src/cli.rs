@@ -16,6 +16,12 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print the supervised spans of training rows and lint the masks.
     CheckMask(CheckMaskArgs),
+    /// Check every record, turn and step: tools and argument schemas, call/result order, guessed
+    /// arguments, ignored results, control tokens (exit 1 when there are errors).
+    Validate(ValidateArgs),
+    /// What a dataset is made of: cases (tool_required, clarification, …), flags, calls, tokens per
+    /// row, tools, and warnings when the mix will teach the wrong habits.
+    Stats(StatsArgs),
     /// Measure model outputs against gold trajectories: format, tool selection, arguments, no-tool,
     /// clarification and decline behaviour, grounding, answers (see docs/eval.md).
     Eval(EvalArgs),
@@ -104,6 +110,13 @@ pub struct ConvertArgs {
     /// Stop at the first record that cannot be converted (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Check every record as `trajkit validate` does; records with errors go to the reject report.
+    #[arg(long)]
+    pub validate: bool,
+    /// With --validate: keep a record whose errors all sit in single assistant steps, with those
+    /// steps in context but without loss.
+    #[arg(long, requires = "validate")]
+    pub mask_bad_steps: bool,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -194,6 +207,47 @@ pub struct ScoreArgs {
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Input files (JSONL, JSON array, or one JSON object); `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// JSON file with a list of tool schemas, for records that carry none (checked once itself).
+    #[arg(long)]
+    pub tools: Option<String>,
+    /// Input format; detected per record when absent.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// text: a line per finding and a summary table; json: one JSON object per finding (summary on stderr).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Worker threads (default: all cores). Output is identical for any value.
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Input files (JSONL, JSON array, or one JSON object); `-` reads stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Template (and tokenizer) for the tokens-per-row figures, and how records are read.
+    #[command(flatten)]
+    pub render: RenderFlags,
+    /// text: tables and warnings; json: one JSON object.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: FormatArg,
+    /// Write one JSON line per record here: id, case, flags, and the evidence for the case.
+    #[arg(long)]
+    pub per_record: Option<String>,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum FormatArg {
     Text,
     Json,
 }

@@ -12,6 +12,8 @@
 //!   → mask          byte spans × offsets → assistant_masks / labels
 //!   → emit          JSONL rows that TRL loads as they are
 //! check      reads rows back as turns and lints the mask
+//! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
+//!            case classification (tool_required, clarification, …) before any of that
 //! ```
 
 pub mod check;
@@ -25,3 +27,4 @@ pub mod pipeline;
 pub mod render;
 pub mod source;
 pub mod tokenize;
+pub mod validate;

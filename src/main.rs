@@ -15,6 +15,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Convert(args) => commands::convert::run(args),
         cli::Command::CheckMask(args) => commands::check_mask::run(args),
+        cli::Command::Validate(args) => commands::validate::run(args),
+        cli::Command::Stats(args) => commands::stats::run(args),
         cli::Command::Eval(args) => commands::eval::run(args),
         cli::Command::Score(args) => commands::score::run(args),
     };

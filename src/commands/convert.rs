@@ -23,6 +23,7 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     };
     let converter = converter(&args.render, emit == EmitKind::Tokens)?;
     let pool = thread_pool(args.render.threads)?;
+    let converter = super::validate::with_validation(converter, args.validate, args.mask_bad_steps);
     let mut out = Output::open(args.output.as_deref())?;
     let mut rejects = match &args.rejects {
         Some(path) => Some(BufWriter::new(File::create(path).with_context(|| format!("cannot create {path}"))?)),

@@ -5,6 +5,8 @@ pub mod convert;
 pub mod eval;
 pub mod score;
 pub mod settings;
+pub mod stats;
+pub mod validate;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};

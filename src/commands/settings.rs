@@ -34,29 +34,10 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
     } else {
         None
     };
-    let default_tools = match &flags.tools {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("--tools {path}"))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).with_context(|| format!("--tools {path}: not JSON"))?;
-            let serde_json::Value::Array(items) = value else {
-                bail!("--tools {path}: expected a JSON array of tool schemas");
-            };
-            Some(items.into_iter().map(normalize_tool).collect())
-        }
-        None => None,
-    };
     Ok(Converter {
         template: loaded.template,
         tokenizer,
-        ingest: IngestOptions {
-            format: flags.input_format.map(|f| match f {
-                InputFormatArg::Raw => InputFormat::Raw,
-                InputFormatArg::Messages => InputFormat::Messages,
-                InputFormatArg::Sharegpt => InputFormat::ShareGpt,
-            }),
-            default_tools,
-        },
+        ingest: ingest_options(flags.input_format, flags.tools.as_deref())?,
         render: RenderOptions {
             reasoning: match flags.reasoning {
                 ReasoningArg::Train => ReasoningPolicy::Train,
@@ -85,6 +66,33 @@ fn harmony_options(flags: &HarmonyFlags) -> HarmonyOptions {
         knowledge_cutoff: flags.knowledge_cutoff.clone(),
         current_date: flags.current_date.clone(),
     }
+}
+
+/// How records are read: `--input-format` and the `--tools` file for records that carry none.
+pub fn ingest_options(format: Option<InputFormatArg>, tools: Option<&str>) -> Result<IngestOptions> {
+    let default_tools = match tools {
+        Some(path) => Some(read_tools(path)?.into_iter().map(normalize_tool).collect()),
+        None => None,
+    };
+    Ok(IngestOptions {
+        format: format.map(|f| match f {
+            InputFormatArg::Raw => InputFormat::Raw,
+            InputFormatArg::Messages => InputFormat::Messages,
+            InputFormatArg::Sharegpt => InputFormat::ShareGpt,
+        }),
+        default_tools,
+        check: None,
+    })
+}
+
+/// The `--tools` file as written: a JSON array of tool schemas.
+pub fn read_tools(path: &str) -> Result<Vec<serde_json::Value>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("--tools {path}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--tools {path}: not JSON"))?;
+    let serde_json::Value::Array(items) = value else {
+        bail!("--tools {path}: expected a JSON array of tool schemas");
+    };
+    Ok(items)
 }
 
 pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {

@@ -89,6 +89,20 @@ pub struct IngestOptions {
     pub format: Option<InputFormat>,
     /// Tools for records that carry none (`--tools FILE`), already normalized.
     pub default_tools: Option<Vec<Value>>,
+    /// Run on every record once it is a conversation (`convert --validate`).
+    pub check: Option<IngestCheck>,
+}
+
+/// A check that sees each record as written and as ingested: it may refuse the record with a
+/// located problem, or change the conversation (take the loss off a bad step).
+#[derive(Clone)]
+#[allow(clippy::type_complexity)]
+pub struct IngestCheck(pub std::sync::Arc<dyn Fn(&Value, &mut Ingested) -> Result<(), Problem> + Send + Sync>);
+
+impl fmt::Debug for IngestCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IngestCheck")
+    }
 }
 
 /// A converted record plus the warnings found on the way.
@@ -124,6 +138,7 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
             ))
         }
     };
+    let source = options.check.as_ref().map(|_| Value::Object(record.clone()));
     let mut cx = Context { warnings: Vec::new() };
     let mut conversation = match format {
         InputFormat::Raw => raw::convert(record, &mut cx)?,
@@ -139,7 +154,11 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
         }
     }
     check_calls(&conversation, &mut cx);
-    Ok(Ingested { conversation, warnings: cx.warnings })
+    let mut ingested = Ingested { conversation, warnings: cx.warnings };
+    if let (Some(check), Some(source)) = (&options.check, &source) {
+        (check.0)(source, &mut ingested).map_err(IngestError)?;
+    }
+    Ok(ingested)
 }
 
 /// Warnings shared by every format: calls that name no offered tool, arguments that are not JSON.

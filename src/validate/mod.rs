@@ -1,0 +1,307 @@
+//! Validate: step-level checks of a record before it becomes training data, and case classification.
+//!
+//! A trajectory can reach a right answer through a bad step (a tool that does not exist, a guessed
+//! argument, a result the answer ignores); training on it teaches the bad step. Validation reads the
+//! same [`Conversation`] that convert renders, so what it checks is exactly what would be trained, and
+//! every [`Finding`] points into the user's own file through the JSON path ingest recorded.
+//!
+//! ```text
+//! schema     tool schemas: invalid ones, BFCL-style types normalized, compiled for arguments
+//! checks     calls against schemas, message order, duplicates, control tokens, unfinished records
+//! grounding  argument values nobody gave, answers that ignore their tool results
+//! text       words, numbers and CJK text, for the grounding and case heuristics
+//! cases      what kind of example a record is (tool_required, clarification, …), for `stats`
+//! ```
+
+pub mod cases;
+mod checks;
+mod grounding;
+mod locate;
+mod schema;
+mod text;
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::conversation::{Conversation, Role};
+use crate::ingest::{self, IngestOptions, Ingested, Problem};
+
+pub use schema::ToolSet;
+
+/// How bad a finding is: errors make `validate` exit 1 and `convert --validate` reject the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One located problem: a stable code, how bad it is, the JSON path into the record, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub path: String,
+    pub message: String,
+    /// The assistant message (index into the conversation's messages) the finding is about, when it
+    /// is about one step: what `--mask-bad-steps` takes the loss off. `None` for record-level problems.
+    pub step: Option<usize>,
+}
+
+impl Finding {
+    pub fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding { code, severity: Severity::Error, path: path.into(), message: message.into(), step: None }
+    }
+
+    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding { code, severity: Severity::Warning, path: path.into(), message: message.into(), step: None }
+    }
+
+    /// Attach the finding to one assistant message.
+    pub fn at_step(mut self, index: usize) -> Self {
+        self.step = Some(index);
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    fn problem(&self) -> Problem {
+        Problem::new(self.code, self.path.clone(), self.message.clone())
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}[{}]: {}", self.severity, self.code, self.message)
+        } else {
+            write!(f, "{}[{}] {}: {}", self.severity, self.code, self.path, self.message)
+        }
+    }
+}
+
+/// Ingest warnings that validation derives again with more knowledge (the tool's schema, the exact
+/// path of the arguments, call ids), so they are not reported twice.
+const REDERIVED: &[&str] = &["unknown_tool", "call_without_tools", "arguments_not_json", "unfinished", "role_order"];
+
+/// What validation made of one record.
+#[derive(Debug, Clone)]
+pub struct RecordReport {
+    /// The record's own `id`, when it has one.
+    pub id: Option<String>,
+    pub findings: Vec<Finding>,
+    /// The conversation, when the record could be ingested.
+    pub conversation: Option<Conversation>,
+}
+
+impl RecordReport {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.is_error()).count()
+    }
+}
+
+/// Validates records; shared read-only across threads.
+pub struct Validator {
+    ingest: IngestOptions,
+    /// The `--tools` schemas, checked and compiled once for every record that carries no tools.
+    default_tools: Option<ToolSet>,
+}
+
+impl Validator {
+    /// A validator for records read with `ingest`, plus the findings about its `--tools` schemas
+    /// (reported once, with paths into that file, rather than once per record). `tools_as_written`
+    /// is that file's list before normalization, for paths; without it paths assume the OpenAI shape.
+    pub fn new(ingest: IngestOptions, tools_as_written: Option<&[Value]>) -> (Validator, Vec<Finding>) {
+        let mut findings = Vec::new();
+        let default_tools =
+            ingest.default_tools.as_ref().map(|tools| ToolSet::build(tools, tools_as_written, "", &mut findings));
+        (Validator { ingest, default_tools }, findings)
+    }
+
+    /// Ingest and check one record's text. A record that cannot be ingested is one error finding
+    /// with ingest's code and path.
+    pub fn validate(&self, text: &str) -> RecordReport {
+        let record: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                return RecordReport {
+                    id: None,
+                    findings: vec![Finding::error("invalid_json", "", format!("not valid JSON: {e}"))],
+                    conversation: None,
+                }
+            }
+        };
+        let id = match record.get("id") {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        match ingest::ingest_value(record.clone(), "", &self.ingest) {
+            Err(e) => {
+                RecordReport { id, findings: vec![Finding::error(e.0.code, e.0.path, e.0.message)], conversation: None }
+            }
+            Ok(ingested) => {
+                let findings = self.check(&record, &ingested);
+                RecordReport { id, findings, conversation: Some(ingested.conversation) }
+            }
+        }
+    }
+
+    /// Check an ingested record. `record` is the parsed source, used to turn origins into exact
+    /// paths (`messages[3].tool_calls[0].function.arguments`).
+    pub fn check(&self, record: &Value, ingested: &Ingested) -> Vec<Finding> {
+        let conversation = &ingested.conversation;
+        let mut findings: Vec<Finding> = ingested
+            .warnings
+            .iter()
+            .filter(|w| !REDERIVED.contains(&w.code))
+            .map(|w| Finding::warning(w.code, w.path.clone(), w.message.clone()))
+            .collect();
+        let own_tools = record_tools(record);
+        let record_set;
+        let tools = match (&own_tools, &self.default_tools) {
+            (None, Some(defaults)) => defaults,
+            _ => {
+                record_set = ToolSet::build(&conversation.tools, own_tools.as_deref(), "tools", &mut findings);
+                &record_set
+            }
+        };
+        let paths = locate::Paths::new(record);
+        checks::calls(conversation, tools, &paths, &mut findings);
+        checks::order(conversation, &mut findings);
+        checks::duplicates(conversation, &mut findings);
+        checks::special_tokens(conversation, &paths, &mut findings);
+        grounding::arguments(conversation, tools, &paths, &mut findings);
+        grounding::results(conversation, &mut findings);
+        findings.sort_by_key(|f| f.severity);
+        findings
+    }
+
+    /// The check `convert --validate` runs on every record as ingest hands it over: refuse a record with
+    /// errors, or (with `mask_bad_steps`) keep it with the loss taken off the steps that have them,
+    /// so the context stays true and the bad action is not learned. Validation warnings replace
+    /// ingest's, so convert reports each problem once.
+    pub fn gate(&self, record: &Value, ingested: &mut Ingested, mask_bad_steps: bool) -> Result<(), Problem> {
+        let findings = self.check(record, ingested);
+        let (errors, warnings): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(Finding::is_error);
+        let maskable = mask_bad_steps
+            && errors.iter().all(|f| {
+                f.step.and_then(|i| ingested.conversation.messages.get(i)).is_some_and(|m| m.role == Role::Assistant)
+            });
+        if !errors.is_empty() && !maskable {
+            let first = &errors[0];
+            let more = match errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more error(s))", n - 1),
+            };
+            return Err(Problem::new(first.code, first.path.clone(), format!("{}{more}", first.message)));
+        }
+        let mut problems: Vec<Problem> = warnings.iter().map(Finding::problem).collect();
+        for error in &errors {
+            if let Some(i) = error.step {
+                ingested.conversation.messages[i].train = false;
+            }
+            let mut p = error.problem();
+            p.message = format!("step kept as context without loss: {}", p.message);
+            problems.push(p);
+        }
+        ingested.warnings = problems;
+        Ok(())
+    }
+}
+
+/// The record's own tools as written (an array, or a JSON string holding one), for locating
+/// findings; `None` when the record carries none.
+fn record_tools(record: &Value) -> Option<Vec<Value>> {
+    let tools = record.get("tools")?;
+    let parsed;
+    let tools = match tools {
+        Value::String(s) => {
+            parsed = serde_json::from_str::<Value>(s).ok()?;
+            &parsed
+        }
+        other => other,
+    };
+    match tools {
+        Value::Array(items) if !items.is_empty() => Some(items.clone()),
+        _ => None,
+    }
+}
+
+/// The user turns of a conversation: each runs from a user message to just before the next one.
+/// Messages before the first user message (the system prompt) belong to no turn.
+pub(crate) fn turns(conversation: &Conversation) -> Vec<std::ops::Range<usize>> {
+    let users: Vec<usize> =
+        conversation.messages.iter().enumerate().filter(|(_, m)| m.role == Role::User).map(|(i, _)| i).collect();
+    users
+        .iter()
+        .enumerate()
+        .map(|(k, &start)| start..users.get(k + 1).copied().unwrap_or(conversation.messages.len()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn validate(record: Value) -> Vec<(&'static str, String)> {
+        let (validator, _) = Validator::new(IngestOptions::default(), None);
+        validator.validate(&record.to_string()).findings.into_iter().map(|f| (f.code, f.path)).collect()
+    }
+
+    #[test]
+    fn a_record_that_fails_ingest_is_one_finding() {
+        let got = validate(json!({"turns": [{"user": 1, "assistant_answer": "x"}]}));
+        assert_eq!(got, vec![("wrong_type", "turns[0].user".to_string())]);
+    }
+
+    #[test]
+    fn ingest_warnings_are_not_reported_twice() {
+        let got = validate(json!({"tools": [{"name": "f", "parameters": {"type": "object"}}],
+            "turns": [{"user": "x", "assistant_tool": {"name": "g", "arguments": {}}, "tool_result": "r", "assistant_answer": "a"}]}));
+        assert_eq!(got, vec![("unknown_tool", "turns[0].assistant_tool".to_string())]);
+    }
+
+    #[test]
+    fn gate_masks_bad_steps_or_rejects() {
+        let (validator, _) = Validator::new(IngestOptions::default(), None);
+        let record = json!({"tools": [{"name": "f", "parameters": {"type": "object"}}], "turns": [
+            {"user": "x", "steps": [
+                {"assistant_tool": {"name": "g", "arguments": {}}, "tool_result": "no such tool"},
+                {"assistant_tool": {"name": "f", "arguments": {}}, "tool_result": "r"}],
+             "assistant_answer": "r"}]});
+        let mut ingested = ingest::ingest_value(record.clone(), "x", &IngestOptions::default()).unwrap();
+        let err = validator.gate(&record, &mut ingested.clone(), false).unwrap_err();
+        assert_eq!((err.code, err.path.as_str()), ("unknown_tool", "turns[0].steps[0].assistant_tool"));
+        validator.gate(&record, &mut ingested, true).unwrap();
+        let train: Vec<bool> = ingested.conversation.messages.iter().map(|m| m.train).collect();
+        assert_eq!(train, [true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn turns_start_at_user_messages() {
+        let mut c = Conversation::default();
+        for role in [Role::System, Role::User, Role::Assistant, Role::User, Role::Assistant, Role::Tool] {
+            c.messages.push(crate::conversation::Message::new(role, ""));
+        }
+        assert_eq!(turns(&c), vec![1..3, 3..6]);
+    }
+}
