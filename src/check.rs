@@ -18,6 +18,10 @@ pub struct TurnGrammar {
     ends: Vec<u32>,
     /// Consecutive assistant messages form one turn (Harmony: analysis, commentary, call …).
     merge_assistant_runs: bool,
+    /// Control tokens that open a turn and name its role themselves (DeepSeek's `<｜User｜>`).
+    role_tokens: Vec<(u32, &'static str)>,
+    /// What the header calls the assistant when it is not `assistant` (Gemma's `model`).
+    assistant_alias: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -35,7 +39,62 @@ impl TurnGrammar {
             header_end: HeaderEnd::Newline,
             ends: vec![tok.token_to_id("<|im_end|>")?],
             merge_assistant_runs: false,
+            role_tokens: vec![],
+            assistant_alias: None,
         })
+    }
+
+    /// Llama 3 (`<|start_header_id|>role<|end_header_id|>\n\n … <|eot_id|>`, `<|eom_id|>` after a
+    /// tool call that waits for its result).
+    pub fn llama3(tok: &TextTokenizer) -> Option<TurnGrammar> {
+        let mut ends = vec![tok.token_to_id("<|eot_id|>")?];
+        ends.extend(tok.token_to_id("<|eom_id|>"));
+        Some(TurnGrammar {
+            name: "llama3",
+            start: tok.token_to_id("<|start_header_id|>")?,
+            header_end: HeaderEnd::Token(tok.token_to_id("<|end_header_id|>")?),
+            ends,
+            merge_assistant_runs: false,
+            role_tokens: vec![],
+            assistant_alias: None,
+        })
+    }
+
+    /// Gemma (`<start_of_turn>role\n … <end_of_turn>`, the assistant is `model`).
+    pub fn gemma(tok: &TextTokenizer) -> Option<TurnGrammar> {
+        Some(TurnGrammar {
+            name: "gemma",
+            start: tok.token_to_id("<start_of_turn>")?,
+            header_end: HeaderEnd::Newline,
+            ends: vec![tok.token_to_id("<end_of_turn>")?],
+            merge_assistant_runs: false,
+            role_tokens: vec![],
+            assistant_alias: Some("model"),
+        })
+    }
+
+    /// DeepSeek V3 / R1 (`<｜User｜> … <｜Assistant｜> … <｜end▁of▁sentence｜>`): role tokens open
+    /// turns; tool results run from `<｜tool▁outputs▁begin｜>`, and the answer after them starts at
+    /// `<｜tool▁outputs▁end｜>`.
+    pub fn deepseek(tok: &TextTokenizer) -> Option<TurnGrammar> {
+        let assistant = tok.token_to_id("<｜Assistant｜>")?;
+        let mut role_tokens = vec![(tok.token_to_id("<｜User｜>")?, "user"), (assistant, "assistant")];
+        role_tokens.extend(tok.token_to_id("<｜tool▁outputs▁begin｜>").map(|t| (t, "tool")));
+        role_tokens.extend(tok.token_to_id("<｜tool▁outputs▁end｜>").map(|t| (t, "assistant")));
+        Some(TurnGrammar {
+            name: "deepseek",
+            start: assistant,
+            header_end: HeaderEnd::Newline,
+            ends: vec![tok.token_to_id("<｜end▁of▁sentence｜>")?],
+            merge_assistant_runs: false,
+            role_tokens,
+            assistant_alias: None,
+        })
+    }
+
+    /// Whether `id` opens a turn in this grammar.
+    fn opens(&self, id: u32) -> bool {
+        id == self.start || self.role_tokens.iter().any(|&(t, _)| t == id)
     }
 
     /// Harmony (`<|start|>role<|channel|>c<|message|> … <|end|>|<|call|>|<|return|>`): GPT-OSS.
@@ -46,6 +105,8 @@ impl TurnGrammar {
             header_end: HeaderEnd::Token(tok.token_to_id("<|message|>")?),
             ends: vec![tok.token_to_id("<|end|>")?, tok.token_to_id("<|call|>")?, tok.token_to_id("<|return|>")?],
             merge_assistant_runs: true,
+            role_tokens: vec![],
+            assistant_alias: None,
         })
     }
 
@@ -56,7 +117,16 @@ impl TurnGrammar {
             "harmony" => return TurnGrammar::harmony(tok),
             _ => {}
         }
-        [TurnGrammar::harmony(tok), TurnGrammar::chatml(tok)].into_iter().flatten().find(|g| ids.contains(&g.start))
+        [
+            TurnGrammar::harmony(tok),
+            TurnGrammar::chatml(tok),
+            TurnGrammar::llama3(tok),
+            TurnGrammar::gemma(tok),
+            TurnGrammar::deepseek(tok),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|g| ids.iter().any(|&id| g.opens(id)))
     }
 }
 
@@ -82,7 +152,7 @@ impl Turn {
 
 /// Split token ids into turns. Tokens before the first start token form a turn with role `""`.
 pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Turn> {
-    let starts: Vec<usize> = ids.iter().enumerate().filter(|(_, &id)| id == grammar.start).map(|(i, _)| i).collect();
+    let starts: Vec<usize> = ids.iter().enumerate().filter(|(_, &id)| grammar.opens(id)).map(|(i, _)| i).collect();
     let mut out = Vec::new();
     if starts.first().is_some_and(|&s| s > 0) || (starts.is_empty() && !ids.is_empty()) {
         out.push(Turn {
@@ -100,7 +170,14 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
             HeaderEnd::Newline => (start + 1..end).find(|&i| tok.decode(&ids[i..i + 1]).contains('\n')).unwrap_or(end),
         };
         let header = tok.decode(&ids[start + 1..header_end.min(end)]);
-        let role = header.split(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("").to_string();
+        let mut role = header.split(|c: char| c.is_whitespace() || c == '<').next().unwrap_or("").to_string();
+        // `User:`, `Assistant:` (SmolVLM, Idefics) name the same roles.
+        role = role.trim_end_matches(':').to_lowercase();
+        if let Some(&(_, named)) = grammar.role_tokens.iter().find(|&&(t, _)| t == ids[start]) {
+            role = named.to_string();
+        } else if grammar.assistant_alias == Some(role.as_str()) {
+            role = "assistant".to_string();
+        }
         let end_tokens = (start..end).filter(|&i| grammar.ends.contains(&ids[i])).collect();
         out.push(Turn { role, start, end, end_tokens, message_starts: vec![start] });
     }
@@ -119,6 +196,137 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
         return merged;
     }
     out
+}
+
+/// A turn grammar in text, for templates whose turn markers are not control tokens of the tokenizer
+/// at hand (a model's template with another family's tokenizer, plain-text role markers). The
+/// markers come from probing the template ([`crate::render::probe::text_grammar`]), never from the
+/// spans it produced.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextGrammar {
+    /// Text that opens a message, and the role it opens (`assistant` for the assistant's).
+    pub headers: Vec<(String, String)>,
+    /// Text that ends an assistant message.
+    pub ends: Vec<String>,
+    /// Text that closes a tool result written inside the assistant's turn, after which the
+    /// assistant goes on without a header of its own (Gemma 4's `<tool_response|>`).
+    pub resumes: Vec<String>,
+}
+
+/// Split token ids into turns by finding a [`TextGrammar`]'s markers in the decoded text; `None`
+/// when the decoded text does not encode back to the same ids (positions cannot be mapped).
+pub fn text_turns(ids: &[u32], grammar: &TextGrammar, tok: &TextTokenizer) -> Option<Vec<Turn>> {
+    if grammar.headers.is_empty() {
+        return None;
+    }
+    let text = tok.decode(ids);
+    let encoded = tok.encode(&text).ok()?;
+    if encoded.ids != ids {
+        return None;
+    }
+    let offsets = encoded.offsets;
+    // The first token that starts at or after byte `b`: a token that straddles a turn boundary
+    // (`|><|` in `<|END|><|START|>` under another family's tokenizer) stays with the turn it ends.
+    let token_at = |b: usize| offsets.iter().position(|&(s, _)| s >= b).unwrap_or(ids.len());
+    // The token holding byte `b`, for end markers.
+    let token_with = |b: usize| offsets.iter().position(|&(_, e)| e > b).unwrap_or(ids.len());
+    let mut opens: Vec<(usize, usize, &str)> = Vec::new();
+    for (header, role) in &grammar.headers {
+        opens.extend(text.match_indices(header.as_str()).map(|(at, h)| (at, h.len(), role.as_str())));
+    }
+    // At one place the longest header wins; a header inside another one is not a turn.
+    opens.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut kept: Vec<(usize, usize, &str)> = Vec::new();
+    for o in opens {
+        if kept.last().is_none_or(|k| o.0 >= k.0 + k.1) {
+            kept.push(o);
+        }
+    }
+    // A tool result closed by a resume marker hands the turn back to the assistant.
+    let mut resumed: Vec<(usize, usize, &str)> = Vec::new();
+    for (k, &(at, len, role)) in kept.iter().enumerate() {
+        if role != "tool" {
+            continue;
+        }
+        let stop = kept.get(k + 1).map_or(text.len(), |n| n.0);
+        for marker in &grammar.resumes {
+            if let Some(e) = text[at + len..stop].find(marker.as_str()) {
+                let from = at + len + e + marker.len();
+                // Only tags before the next header (`<|tool_response>` opening the next result)
+                // are not the assistant going on.
+                let mut rest = text[from..stop].trim_start();
+                while let Some(n) = crate::render::derive::tag_at(rest) {
+                    rest = rest[n..].trim_start();
+                }
+                if !rest.is_empty() {
+                    resumed.push((from, 0, "assistant"));
+                }
+            }
+        }
+    }
+    kept.extend(resumed);
+    kept.sort_by_key(|k| k.0);
+    // Without an end-of-turn marker (GLM), the role token that opens the next turn is what ends an
+    // assistant turn: it belongs to the assistant turn, as its end token.
+    let mut borrowed_ends: Vec<(usize, usize)> = Vec::new(); // (turn index, byte of the end token)
+    if grammar.ends.is_empty() {
+        for k in 0..kept.len().saturating_sub(1) {
+            let (at, len, _) = kept[k + 1];
+            if kept[k].2 == "assistant" && len > 0 {
+                if let Some(n) = crate::render::derive::tag_at(&text[at..]) {
+                    borrowed_ends.push((k, at));
+                    kept[k + 1] = (at + n, len.saturating_sub(n).max(1), kept[k + 1].2);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let first = kept.first().map_or(ids.len(), |k| token_at(k.0));
+    if first > 0 {
+        out.push(Turn { role: String::new(), start: 0, end: first, end_tokens: vec![], message_starts: vec![0] });
+    }
+    // A turn without a header (the assistant going on after a tool result) owns the token that
+    // straddles its start; a header's turn leaves it to the turn before.
+    let starts: Vec<usize> =
+        kept.iter().map(|&(at, len, _)| if len == 0 { token_with(at) } else { token_at(at) }).collect();
+    for (k, &(at, _, role)) in kept.iter().enumerate() {
+        let start = starts[k];
+        let byte_end = kept.get(k + 1).map_or(text.len(), |n| n.0);
+        let end = starts.get(k + 1).copied().unwrap_or(ids.len());
+        if start >= end {
+            continue;
+        }
+        let mut end_tokens: Vec<usize> = Vec::new();
+        if role == "assistant" {
+            for marker in &grammar.ends {
+                for (e, _) in text[at..byte_end].match_indices(marker.as_str()) {
+                    end_tokens.push(token_with(at + e).min(end - 1));
+                }
+            }
+            end_tokens.extend(borrowed_ends.iter().filter(|(t, _)| *t == k).map(|&(_, b)| token_with(b).min(end - 1)));
+            end_tokens.sort_unstable();
+            end_tokens.dedup();
+        }
+        out.push(Turn { role: role.to_string(), start, end, end_tokens, message_starts: vec![start] });
+    }
+    Some(out)
+}
+
+/// The turns of a row: by `text`, the markers probed from the row's own template, when known;
+/// else by the token grammar of its template family when the ids use one.
+pub fn row_turns(template: &str, tok: &TextTokenizer, ids: &[u32], text: Option<&TextGrammar>) -> Option<Vec<Turn>> {
+    let family = TurnGrammar::for_row(template, tok, ids);
+    // The family's token grammar, unless the template ends its turns with other markers (SmolVLM
+    // writes ChatML's `<|im_start|>` but ends with `<end_of_utterance>`).
+    let fits = |g: &TurnGrammar| {
+        text.is_none_or(|t| {
+            t.ends.is_empty() || g.ends.iter().any(|&e| tok.id_to_token(e).is_some_and(|e| t.ends.contains(&e)))
+        })
+    };
+    match family {
+        Some(g) if fits(&g) => Some(turns(ids, &g, tok)),
+        family => text.and_then(|t| text_turns(ids, t, tok)).or_else(|| family.map(|g| turns(ids, &g, tok))),
+    }
 }
 
 /// A mask problem in one row.

@@ -22,6 +22,10 @@ pub enum Command {
     /// What a dataset is made of: cases (tool_required, clarification, …), flags, calls, tokens per
     /// row, tools, and warnings when the mix will teach the wrong habits.
     Stats(StatsArgs),
+    /// Probe a chat template: what it renders (system, tools, calls, results, reasoning, parallel
+    /// calls), whether it is prefix-preserving, how an assistant turn ends and whether the mask
+    /// covers that.
+    InspectTemplate(InspectTemplateArgs),
     /// Measure model outputs against gold trajectories: format, tool selection, arguments, no-tool,
     /// clarification and decline behaviour, grounding, answers (see docs/eval.md).
     Eval(EvalArgs),
@@ -32,12 +36,16 @@ pub enum Command {
 /// Flags shared by every command that renders conversations.
 #[derive(Args, Debug, Clone)]
 pub struct RenderFlags {
-    /// Chat template: qwen3, chatml, harmony (GPT-OSS), or a path (.jinja file, tokenizer_config.json,
-    /// or model folder).
+    /// Chat template: qwen3, chatml, harmony (GPT-OSS), a path (.jinja file, tokenizer_config.json,
+    /// or model folder), or a Hugging Face name org/name[@revision] from the local cache.
     #[arg(long, short = 't', default_value = "qwen3")]
     pub template: String,
-    /// Tokenizer: qwen3, gpt-oss (both embedded), or a tokenizer.json / model folder.
-    /// Default: the template's own.
+    /// Which of a model's named chat templates to use (default: `default`, and `tool_use` for
+    /// rows with tools when the model has one).
+    #[arg(long)]
+    pub template_name: Option<String>,
+    /// Tokenizer: qwen3, gpt-oss (both embedded), a tokenizer.json / model folder, or a Hugging
+    /// Face name from the local cache. Default: the template's own.
     #[arg(long)]
     pub tokenizer: Option<String>,
     /// Input format; detected per record when absent.
@@ -209,6 +217,25 @@ pub struct ScoreArgs {
 pub enum ReportFormatArg {
     Text,
     Json,
+}
+
+#[derive(Args, Debug)]
+pub struct InspectTemplateArgs {
+    /// The template: a built-in name, a .jinja file, a tokenizer_config.json, a model folder or a
+    /// Hugging Face name from the local cache.
+    pub template: String,
+    /// Which of a model's named chat templates to inspect.
+    #[arg(long)]
+    pub template_name: Option<String>,
+    /// Take the special tokens (bos_token, eos_token, ...) from this tokenizer's config.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// The date strftime_now sees (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

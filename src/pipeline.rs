@@ -147,6 +147,7 @@ fn render_problem(e: RenderError) -> Problem {
         RenderError::Template(_) => "template_error",
         RenderError::ReservedCharacter(_) => "reserved_character",
         RenderError::NothingToTrain => "nothing_to_train",
+        RenderError::Spans(_) => "spans_not_found",
     };
     Problem::new(code, "", e.to_string())
 }

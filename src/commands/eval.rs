@@ -69,7 +69,10 @@ impl Reader {
     }
 
     /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
-    pub fn parse(&self, output: &prediction::Output) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
+    pub fn parse(
+        &self,
+        output: &prediction::Output,
+    ) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
         output.parse(self.format, || self.tokenizer())
     }
 }

@@ -45,7 +45,9 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
     let scorer = Scorer { reader, weights, cache, gold };
     let input: Box<dyn BufRead> = match args.input.as_deref() {
         None | Some("-") => Box::new(BufReader::new(io::stdin().lock())),
-        Some(path) => Box::new(BufReader::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?)),
+        Some(path) => {
+            Box::new(BufReader::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?))
+        }
     };
     let stdout: Box<dyn Write> = match args.output.as_deref() {
         None | Some("-") => Box::new(io::stdout().lock()),
@@ -105,7 +107,8 @@ impl Scorer {
     }
 
     fn score(&self, request: &Value) -> Result<Map<String, Value>, String> {
-        let output = prediction::output(request)?.ok_or("no completion: expected `completion`, `completion_ids`, `output`, `choices` … (docs/eval.md)")?;
+        let output = prediction::output(request)?
+            .ok_or("no completion: expected `completion`, `completion_ids`, `output`, `choices` … (docs/eval.md)")?;
         let inline;
         let task: &Task = if request.get("reference").is_some_and(|r| !r.is_null()) {
             inline = inline_task(request, &self.cache)?;
@@ -163,7 +166,7 @@ fn inline_task(request: &Value, cache: &SchemaCache) -> Result<Task, String> {
     if let Some(case) = request.get("case") {
         record.insert("case".into(), case.clone());
     }
-    let ingested =
-        ingest_value(Value::Object(record), "request", &IngestOptions::default()).map_err(|e| format!("request: {e}"))?;
+    let ingested = ingest_value(Value::Object(record), "request", &IngestOptions::default())
+        .map_err(|e| format!("request: {e}"))?;
     tasks(ingested.conversation, cache).pop().ok_or_else(|| "request: no assistant reference".to_string())
 }

@@ -20,7 +20,12 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
         Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
         None => Date::today(),
     };
-    let loaded = load::load(&flags.template, None, date)?;
+    let options = load::LoadOptions {
+        variant: flags.template_name.as_deref(),
+        tokenizer: flags.tokenizer.as_deref(),
+        date,
+    };
+    let loaded = load::load_with(&flags.template, options)?;
     let tokenizer = if with_tokenizer {
         let source = match (&flags.tokenizer, &loaded.tokenizer) {
             (Some(spec), _) => TokenizerSource::parse(spec),

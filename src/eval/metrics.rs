@@ -72,9 +72,11 @@ pub struct Summary {
     pub parsed: usize,
     pub pred_calls: usize,
     pub gold_calls: usize,
-    /// Parsed predictions with more calls than the reference (not ok = over-called).
+    /// Parsed predictions with at most as many calls as the reference (the others over-called).
     pub within_calls: Rate,
+    /// Parsed predictions with at least as many calls as the reference (the others under-called).
     pub enough_calls: Rate,
+    /// Parsed predictions that repeat no call.
     pub no_repeats: Rate,
     pub repeated_calls: usize,
 }
@@ -122,7 +124,7 @@ impl Summary {
         (self.parsed > 0).then(|| calls as f64 / self.parsed as f64)
     }
 
-    /// The rows of the report: name, JSON key, rate.
+    /// The accuracy rows of the report: name, JSON key, rate (`ok` of `n` is good).
     fn rates(&self) -> Vec<(&'static str, &'static str, Rate)> {
         vec![
             ("format validity", "format_validity", self.format),
@@ -135,6 +137,12 @@ impl Summary {
             ("decline accuracy", "decline_accuracy", self.decline),
             ("grounding", "grounding", self.grounding),
             ("answer exact match", "answer_exact_match", self.exact_match),
+        ]
+    }
+
+    /// The failure-rate rows: name, JSON key, (count, n) of parsed predictions.
+    fn failure_rates(&self) -> Vec<(&'static str, &'static str, Rate)> {
+        vec![
             ("over-calling rate", "over_calling_rate", self.within_calls.failures()),
             ("under-calling rate", "under_calling_rate", self.enough_calls.failures()),
             ("repeated-call rate", "repeated_call_rate", self.no_repeats.failures()),
@@ -146,6 +154,9 @@ impl Summary {
         m.insert("predictions".into(), json!(self.predictions));
         for (_, key, rate) in self.rates() {
             m.insert(key.into(), rate.json());
+        }
+        for (_, key, rate) in self.failure_rates() {
+            m.insert(key.into(), json!({"value": rate.value().map(round4), "count": rate.ok, "n": rate.n}));
         }
         if let Some(Value::Object(keys)) = m.get_mut("argument_key_accuracy") {
             keys.insert("missing".into(), json!(self.keys_missing));
@@ -204,6 +215,9 @@ impl Report {
             let _ = writeln!(out, "{:<30} {:>7} {:>11}", name, fmt(rate.value()), format!("{}/{}", rate.ok, rate.n));
         }
         let _ = writeln!(out, "{:<30} {:>7} {:>11}", "answer token F1", fmt(o.f1()), format!("n={}", o.exact_match.n));
+        for (name, _, rate) in o.failure_rates() {
+            let _ = writeln!(out, "{:<30} {:>7} {:>11}", name, fmt(rate.value()), format!("{}/{}", rate.ok, rate.n));
+        }
         let calls = format!("{} / {}", fmt2(o.per_turn(o.pred_calls)), fmt2(o.per_turn(o.gold_calls)));
         let _ = writeln!(out, "{:<30} {:>19}", "calls per turn (pred / gold)", calls);
         if o.keys_missing + o.keys_wrong + o.keys_extra > 0 {

@@ -34,6 +34,7 @@ pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Err
     env.set_fuel(Some(FUEL));
     minijinja_contrib::add_to_environment(&mut env);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    super::pycompat::install(&mut env);
     env.add_filter("tojson", tojson);
     env.add_filter("_trajkit_generation", |s: String| format!("{TRAIN_OPEN}{s}{TRAIN_CLOSE}"));
     env.add_filter(
@@ -58,6 +59,12 @@ pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Err
 /// `tojson` as transformers defines it: `json.dumps(x, ensure_ascii=False, indent=None,
 /// separators=None, sort_keys=False)`; positional arguments follow that order.
 fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    if value.is_undefined() {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "tojson: Object of type Undefined is not JSON serializable",
+        ));
+    }
     let json =
         serde_json::to_value(value).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("tojson: {e}")))?;
     let positional = |i: usize| args.get(i).cloned();
@@ -85,6 +92,49 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     }
     options.sort_keys = sort_keys.unwrap_or(false);
     Ok(Value::from_safe_string(dumps_with(&json, &options)))
+}
+
+/// Whether a template marks trainable spans with `{% generation %}` (the test transformers uses).
+pub fn has_generation_tags(source: &str) -> bool {
+    let mut rest = source;
+    while let Some(at) = rest.find("{%") {
+        let tag = rest[at + 2..].trim_start_matches(['-', '+']).trim_start();
+        if tag.starts_with("generation")
+            && tag["generation".len()..].trim_start().trim_start_matches(['-', '+']).starts_with("%}")
+        {
+            return true;
+        }
+        rest = &rest[at + 2..];
+    }
+    false
+}
+
+/// A template that does not compile, said in terms of the construct that is not supported.
+pub fn explain_compile_error(e: &Error) -> String {
+    let mut text = e.to_string();
+    if let Some(line) = e.line() {
+        if !text.contains("line") {
+            text.push_str(&format!(" (template line {line})"));
+        }
+    }
+    match e.kind() {
+        ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownFunction => {
+            format!("{text}: this construct is not available in trajkit's Jinja (minijinja with Python compatibility)")
+        }
+        ErrorKind::SyntaxError => format!("{text}: trajkit's Jinja (minijinja) cannot parse this construct"),
+        _ => text,
+    }
+}
+
+/// A template that failed while rendering, naming what it tried to do when that is a Python
+/// feature minijinja lacks.
+pub fn explain_render_error(e: &Error, described: &str) -> String {
+    match e.kind() {
+        ErrorKind::UnknownMethod | ErrorKind::UnknownFilter | ErrorKind::UnknownTest | ErrorKind::UnknownFunction => {
+            format!("{described} (a Python/Jinja2 feature trajkit's Jinja does not provide)")
+        }
+        _ => described.to_string(),
+    }
 }
 
 /// minijinja has no `{% generation %}` tag (a transformers extension); a filter block with the same
