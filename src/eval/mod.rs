@@ -12,8 +12,10 @@
 //!   → reward   Judgement → components and weighted total (score)
 //! ```
 //!
-//! `tools` (schema validity), `grounding` (results used) and `cases` (case types) are small on
-//! purpose: they are the same questions `trajkit validate` and `stats` ask of training data.
+//! Schema validity and case types are `trajkit validate`'s and `stats`' own code ([`tools`] wraps
+//! [`crate::validate::ToolSet`], [`cases`] calls its classifier), so eval, stats and validate agree
+//! on what a valid call and a clarification record are. [`grounding`] asks the question of
+//! validate's `unused_result` (does an answer use its tool results?) of one predicted answer.
 
 pub mod cases;
 pub mod grounding;

@@ -1,10 +1,11 @@
 //! The tools a gold turn offers, compiled once, to tell whether a predicted call is valid.
 //!
 //! A call is schema-valid when it names an offered tool and its arguments validate against that
-//! tool's `parameters` (JSON Schema, checked with the jsonschema crate: required keys, types, enums,
-//! patterns, `additionalProperties: false`). A tool whose schema cannot be compiled (BFCL-style
-//! `dict`/`float` types, a broken schema) accepts any arguments: judging calls against a schema that
-//! is itself wrong would blame the model for the dataset. `trajkit validate` reports such schemas.
+//! tool's `parameters`. The checking is `trajkit validate`'s own ([`ToolSet`]): the same
+//! jsonschema validation (required keys, types, enums, patterns, `additionalProperties: false`), the
+//! same normalization of BFCL-style schemas (`dict`, `float` …), and the same leniency where a
+//! schema cannot be used (a broken schema, a code-interpreter tool): such a tool accepts any
+//! arguments, since judging calls against a wrong schema would blame the model for the dataset.
 //!
 //! Compiling a schema costs far more than checking a call, and a reward server sees the same tool
 //! list in every request of a training run, so compiled sets are cached by the list's JSON text.
@@ -14,54 +15,44 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-/// One offered tool.
-struct Tool {
-    name: String,
-    validator: Option<jsonschema::Validator>,
-}
+use crate::validate::ToolSet;
 
 /// The tools of one record, ready to check calls against.
-#[derive(Default)]
 pub struct ToolSchemas {
-    tools: Vec<Tool>,
+    set: ToolSet,
+}
+
+impl Default for ToolSchemas {
+    fn default() -> Self {
+        ToolSchemas::build(&[])
+    }
 }
 
 impl ToolSchemas {
-    /// Compile `tools` (OpenAI shape, or bare `{name, parameters}`).
+    /// Compile `tools` (OpenAI shape, as ingest normalizes them). Problems with the schemas
+    /// themselves are `trajkit validate`'s to report, not the model's.
     pub fn build(tools: &[Value]) -> ToolSchemas {
-        let tools = tools
-            .iter()
-            .filter_map(|t| {
-                let f = t.get("function").unwrap_or(t);
-                let name = f.get("name")?.as_str()?.to_string();
-                let validator =
-                    f.get("parameters").filter(|p| p.is_object()).and_then(|p| jsonschema::validator_for(p).ok());
-                Some(Tool { name, validator })
-            })
-            .collect();
-        ToolSchemas { tools }
+        ToolSchemas { set: ToolSet::build(tools, None, "tools", &mut Vec::new()) }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.tools.is_empty()
+        self.set.is_empty()
     }
 
     /// Whether a tool of this name is offered.
     pub fn offers(&self, name: &str) -> bool {
-        self.tools.iter().any(|t| t.name == name)
+        self.set.get(name).is_some()
     }
 
     /// Check one call: `Err` says why it is invalid.
     pub fn check(&self, name: &str, arguments: &Value) -> Result<(), String> {
-        let Some(tool) = self.tools.iter().find(|t| t.name == name) else {
+        let Some(tool) = self.set.get(name) else {
             return Err(format!("`{name}` is not an offered tool"));
         };
-        match &tool.validator {
-            Some(v) if !v.is_valid(arguments) => {
-                let first = v.iter_errors(arguments).next().map(|e| e.to_string()).unwrap_or_default();
-                Err(format!("arguments of `{name}` break its schema: {first}"))
-            }
-            _ => Ok(()),
+        match tool.violations(arguments).into_iter().next() {
+            Some((path, message)) if path.is_empty() => Err(format!("arguments of `{name}`: {message}")),
+            Some((path, message)) => Err(format!("arguments of `{name}`, {path}: {message}")),
+            None => Ok(()),
         }
     }
 }
@@ -104,12 +95,15 @@ mod tests {
         let tools = ToolSchemas::build(&[
             json!({"type": "function", "function": {"name": "f", "parameters": {
             "type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": false}}}),
-            json!({"name": "loose", "parameters": {"type": "dict", "properties": {}}}),
+            json!({"type": "function", "function": {"name": "bfcl", "parameters": {"type": "dict", "properties": {"x": {"type": "float"}}}}}),
+            json!({"type": "function", "function": {"name": "broken", "parameters": {"type": "object", "required": "x"}}}),
         ]);
         assert!(tools.check("f", &json!({"n": 1})).is_ok());
-        assert!(tools.check("f", &json!({})).is_err());
+        assert!(tools.check("f", &json!({})).unwrap_err().contains("missing required property `n`"));
         assert!(tools.check("f", &json!({"n": 1, "x": 2})).is_err());
         assert!(tools.check("g", &json!({})).is_err());
-        assert!(tools.check("loose", &json!({"anything": 1})).is_ok(), "an unusable schema accepts anything");
+        assert!(tools.check("bfcl", &json!({"x": 1.5})).is_ok(), "BFCL types are normalized");
+        assert!(tools.check("bfcl", &json!({"x": "a"})).is_err());
+        assert!(tools.check("broken", &json!({"anything": 1})).is_ok(), "an unusable schema accepts anything");
     }
 }
