@@ -5,9 +5,13 @@
 //! (see [`env`]). Built-in templates mark their trainable spans themselves; a user's template marks
 //! them with `{% generation %}` blocks when it has them.
 
+pub mod derive;
 pub mod env;
 pub mod harmony;
+pub mod hub;
 pub mod load;
+pub mod probe;
+pub mod pycompat;
 pub mod pyjson;
 
 use std::ops::Range;
@@ -139,6 +143,9 @@ pub enum RenderError {
     ReservedCharacter(String),
     #[error("no supervised span: the template marks nothing to train on for this conversation")]
     NothingToTrain,
+    /// The template has no `{% generation %}` markers and the assistant spans could not be derived.
+    #[error("cannot find the assistant output in the rendering: {0}")]
+    Spans(String),
 }
 
 /// Rendered text and the byte ranges of it that carry loss, sorted and disjoint.
@@ -159,13 +166,28 @@ pub struct ChatTemplate {
     pub builtin: Option<Builtin>,
     /// `bos_token`, `eos_token`, … as transformers passes them to the template.
     pub special_tokens: Map<String, Json>,
+    /// The model's `tool_use` template, used instead of this one for rows with tools.
+    pub tool_use: Option<Box<ChatTemplate>>,
+    /// Whether the source marks its trainable spans with `{% generation %}`; without markers a
+    /// user template's spans are derived (see [`derive`]).
+    pub generation_tags: bool,
+    /// The template's turn markers, probed once when first needed (see [`probe::text_grammar`]).
+    turn_markers: std::sync::OnceLock<crate::check::TextGrammar>,
 }
 
 impl ChatTemplate {
     pub fn builtin(which: Builtin, date: Date) -> Result<Self, RenderError> {
         let mut env = env::environment(which.source(), date).map_err(|e| RenderError::Template(e.to_string()))?;
         which.register(&mut env);
-        Ok(ChatTemplate { name: which.name().into(), env, builtin: Some(which), special_tokens: Map::new() })
+        Ok(ChatTemplate {
+            name: which.name().into(),
+            env,
+            builtin: Some(which),
+            special_tokens: Map::new(),
+            tool_use: None,
+            generation_tags: true,
+            turn_markers: Default::default(),
+        })
     }
 
     /// A user-supplied Jinja chat template (the text of a `.jinja` file or a `chat_template` string).
@@ -175,28 +197,74 @@ impl ChatTemplate {
         special_tokens: Map<String, Json>,
         date: Date,
     ) -> Result<Self, RenderError> {
-        let env = env::environment(source, date).map_err(|e| RenderError::Template(describe(&e)))?;
-        Ok(ChatTemplate { name: name.into(), env, builtin: None, special_tokens })
+        let env = env::environment(source, date).map_err(|e| RenderError::Template(env::explain_compile_error(&e)))?;
+        let generation_tags = env::has_generation_tags(source);
+        Ok(ChatTemplate {
+            name: name.into(),
+            env,
+            builtin: None,
+            special_tokens,
+            tool_use: None,
+            generation_tags,
+            turn_markers: Default::default(),
+        })
+    }
+
+    /// The template's turn markers as text: role headers and what ends an assistant message.
+    pub fn turn_markers(&self) -> &crate::check::TextGrammar {
+        self.turn_markers.get_or_init(|| probe::text_grammar(self))
+    }
+
+    /// Use `tool_use` for rows that carry tools (a model's named `tool_use` template).
+    pub fn with_tool_use(mut self, tool_use: ChatTemplate) -> Self {
+        self.tool_use = Some(Box::new(tool_use));
+        self
+    }
+
+    /// The template a conversation is rendered with: `tool_use` when it has tools and one exists.
+    pub fn for_conversation(&self, conversation: &Conversation) -> &ChatTemplate {
+        match &self.tool_use {
+            Some(t) if !conversation.tools.is_empty() => t,
+            _ => self,
+        }
     }
 
     /// Render one conversation. Reasoning policy `drop` must have been applied by the caller.
     pub fn render(&self, conversation: &Conversation, options: &RenderOptions) -> Result<Rendered, RenderError> {
+        let this = self.for_conversation(conversation);
+        if !std::ptr::eq(this, self) {
+            return this.render(conversation, options);
+        }
         for (i, m) in conversation.messages.iter().enumerate() {
             let reserved = |s: &str| s.chars().any(|c| ('\u{FDD0}'..='\u{FDD5}').contains(&c));
             if reserved(&m.content) || m.reasoning.as_deref().is_some_and(reserved) {
                 return Err(RenderError::ReservedCharacter(format!("messages[{i}]")));
             }
         }
-        let context = self.context(conversation, options);
+        let marked = self.render_marked(conversation, options, false)?;
+        if self.builtin.is_some() {
+            return Ok(split_markers(&marked));
+        }
+        derive::supervise(self, conversation, options, &marked)
+    }
+
+    /// The template's output with span markers still in it; `add_generation_prompt` as transformers
+    /// passes it.
+    pub fn render_marked(
+        &self,
+        conversation: &Conversation,
+        options: &RenderOptions,
+        add_generation_prompt: bool,
+    ) -> Result<String, RenderError> {
+        let context = self.context(conversation, options, add_generation_prompt);
         let template = self.env.get_template("chat").map_err(|e| RenderError::Template(describe(&e)))?;
-        let marked = template.render(context).map_err(|e| {
+        template.render(context).map_err(|e| {
             let text = describe(&e);
             match text.find(RAISED) {
                 Some(at) => RenderError::Refused(text[at + RAISED.len()..].lines().next().unwrap_or("").to_string()),
-                None => RenderError::Template(text),
+                None => RenderError::Template(env::explain_render_error(&e, &text)),
             }
-        })?;
-        Ok(split_markers(&marked))
+        })
     }
 
     /// The assistant turns, numbered from 0 as `check-mask` reads them back from the ids, that
@@ -224,13 +292,17 @@ impl ChatTemplate {
         self.builtin.is_some_and(|b| b.splits_inline_reasoning())
     }
 
-    fn context(&self, conversation: &Conversation, options: &RenderOptions) -> Value {
+    fn context(&self, conversation: &Conversation, options: &RenderOptions, add_generation_prompt: bool) -> Value {
         let builtin = self.builtin.is_some();
         let messages: Vec<Json> = conversation
             .messages
             .iter()
             .map(|m| {
                 let mut json = m.to_json(ArgumentsForm::AsGiven, self.splits_reasoning());
+                if !builtin {
+                    // A user's template sees messages as transformers passes them.
+                    json = derive::as_transformers_passes(json);
+                }
                 if builtin && m.role == Role::Assistant {
                     json.as_object_mut()
                         .expect("a message is an object")
@@ -243,8 +315,13 @@ impl ChatTemplate {
         ctx.insert("messages".into(), Json::Array(messages));
         if !conversation.tools.is_empty() {
             ctx.insert("tools".into(), Json::Array(conversation.tools.clone()));
+        } else if !builtin {
+            ctx.insert("tools".into(), Json::Null); // transformers passes tools=None
         }
-        ctx.insert("add_generation_prompt".into(), Json::Bool(false));
+        if !builtin {
+            ctx.insert("documents".into(), Json::Null);
+        }
+        ctx.insert("add_generation_prompt".into(), Json::Bool(add_generation_prompt));
         if builtin {
             let mut t = Map::new();
             t.insert("reasoning".into(), Json::String(options.reasoning.as_str().into()));
