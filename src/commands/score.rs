@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::eval::{read_gold, Reader};
 use super::Exit;
 use crate::cli::ScoreArgs;
-use trajkit::eval::task::{tasks, GoldSet, Task};
+use trajkit::eval::task::{tasks, tasks_with_tools, GoldSet, Task};
 use trajkit::eval::{judge, prediction, reward, Key, SchemaCache, Weights};
 use trajkit::ingest::{ingest_value, IngestOptions};
 
@@ -160,13 +160,26 @@ fn inline_task(request: &Value, cache: &SchemaCache) -> Result<Task, String> {
     messages.push(Value::Object(reference));
     let mut record = Map::new();
     record.insert("messages".into(), Value::Array(messages));
-    if let Some(tools) = request.get("tools") {
-        record.insert("tools".into(), tools.clone());
-    }
-    if let Some(case) = request.get("case") {
+    let case = request.get("case").filter(|c| c.as_str().is_some_and(|c| !c.trim().is_empty()));
+    if let Some(case) = case {
         record.insert("case".into(), case.clone());
     }
+    // Tools as a JSON string (a dataset column) are compiled once per distinct text. The
+    // conversation itself needs them only to infer the case when the request names none.
+    let tools = match request.get("tools") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if case.is_some() => Some(cache.get_text(text)?),
+        Some(tools) => {
+            record.insert("tools".into(), tools.clone());
+            None
+        }
+    };
     let ingested = ingest_value(Value::Object(record), "request", &IngestOptions::default())
         .map_err(|e| format!("request: {e}"))?;
-    tasks(ingested.conversation, cache).pop().ok_or_else(|| "request: no assistant reference".to_string())
+    let conversation = ingested.conversation;
+    let tasks = match tools {
+        Some(tools) => tasks_with_tools(conversation, tools),
+        None => tasks(conversation, cache),
+    };
+    tasks.into_iter().next_back().ok_or_else(|| "request: no assistant reference".to_string())
 }

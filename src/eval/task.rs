@@ -81,8 +81,13 @@ impl Task {
 
 /// Every assistant message of `conversation` as a task.
 pub fn tasks(conversation: Conversation, cache: &SchemaCache) -> Vec<Task> {
-    let (case, case_source) = case_of(&conversation);
     let tools = cache.get(&conversation.tools);
+    tasks_with_tools(conversation, tools)
+}
+
+/// [`tasks`], with the offered tools already compiled (a reward server keeps them by their text).
+pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> Vec<Task> {
+    let (case, case_source) = case_of(&conversation);
     let conversation = Arc::new(conversation);
     let messages = &conversation.messages;
     let mut out = Vec::new();

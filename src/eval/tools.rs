@@ -72,16 +72,35 @@ impl SchemaCache {
             return Arc::new(ToolSchemas::default());
         }
         let key = serde_json::to_string(tools).unwrap_or_default();
+        self.get_or_build(key, || Ok(ToolSchemas::build(tools))).expect("building from values cannot fail")
+    }
+
+    /// The tools of a JSON text (a list of schemas, as a dataset column holds it), parsed only the
+    /// first time that text is seen.
+    pub fn get_text(&self, text: &str) -> Result<Arc<ToolSchemas>, String> {
+        self.get_or_build(text.to_string(), || {
+            let tools: Vec<Value> =
+                serde_json::from_str(text).map_err(|e| format!("`tools` is not a JSON list: {e}"))?;
+            let tools: Vec<Value> = tools.into_iter().map(crate::conversation::normalize_tool).collect();
+            Ok(ToolSchemas::build(&tools))
+        })
+    }
+
+    fn get_or_build(
+        &self,
+        key: String,
+        build: impl FnOnce() -> Result<ToolSchemas, String>,
+    ) -> Result<Arc<ToolSchemas>, String> {
         let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(set) = sets.get(&key) {
-            return set.clone();
+            return Ok(set.clone());
         }
         if sets.len() >= CACHE_LIMIT {
             sets.clear();
         }
-        let set = Arc::new(ToolSchemas::build(tools));
+        let set = Arc::new(build()?);
         sets.insert(key, set.clone());
-        set
+        Ok(set)
     }
 }
 
