@@ -18,8 +18,8 @@ struct RecordStats {
     id: String,
     class: Classification,
     tools_offered: Vec<String>,
-    /// Tokens of each row the record becomes, or why it does not render.
-    tokens: Result<Vec<usize>, String>,
+    /// Tokens of each row the record becomes, or the code of why it does not render.
+    tokens: Result<Vec<usize>, &'static str>,
 }
 
 pub fn run(args: StatsArgs) -> Result<Exit> {
@@ -39,7 +39,7 @@ pub fn run(args: StatsArgs) -> Result<Exit> {
         let tokens = converter
             .convert_conversation(conversation.clone(), Vec::new())
             .map(|done| done.rows.iter().map(|r| r.input_ids.len()).collect())
-            .map_err(|p| p.to_string());
+            .map_err(|p| p.code);
         Ok(RecordStats { id: conversation.id, class, tools_offered, tokens })
     };
     let mut totals = Totals::default();
@@ -97,7 +97,7 @@ struct Totals {
     disagreements: usize,
     calls: Vec<usize>,
     row_tokens: Vec<usize>,
-    not_rendered: BTreeMap<String, usize>,
+    not_rendered: BTreeMap<&'static str, usize>,
     /// Tool name → (records offering it, calls to it).
     tools: BTreeMap<String, (usize, usize)>,
 }
@@ -115,10 +115,7 @@ impl Totals {
         self.calls.push(stats.class.calls);
         match stats.tokens {
             Ok(rows) => self.row_tokens.extend(rows),
-            Err(problem) => {
-                let code = problem.rsplit_once('[').map_or(problem.as_str(), |(_, c)| c.trim_end_matches(']'));
-                *self.not_rendered.entry(code.to_string()).or_default() += 1;
-            }
+            Err(code) => *self.not_rendered.entry(code).or_default() += 1,
         }
         for name in stats.tools_offered {
             self.tools.entry(name).or_default().0 += 1;

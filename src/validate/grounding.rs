@@ -42,7 +42,9 @@ impl Context {
     }
 
     fn has_number(&self, x: f64) -> bool {
-        self.numbers.iter().any(|&n| n == x || n.abs() == x.abs() || n == x * 100.0 || n * 100.0 == x)
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        // 4.5 (%) given as 0.045, or the other way round; a sign lost to a dash ("ORD-1002").
+        self.numbers.iter().any(|&n| close(n.abs(), x.abs()) || close(n, x * 100.0) || close(n * 100.0, x))
     }
 
     /// Whether a string value can be found in what was seen, allowing for case, separators,
