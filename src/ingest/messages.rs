@@ -9,7 +9,7 @@ use super::{
 };
 use crate::conversation::{Conversation, Message, Role, ToolCall};
 
-const RECORD_KEYS: &[&str] = &["id", "messages", "tools"];
+const RECORD_KEYS: &[&str] = &["id", "messages", "tools", "functions"];
 
 pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
     let items = match record.get("messages") {
@@ -19,7 +19,11 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     };
     let mut conversation = Conversation {
         id: opt_id(&record, "id", "")?.unwrap_or_default(),
-        tools: tools_field(&record, "tools")?,
+        // Legacy OpenAI rows list bare function schemas under `functions`.
+        tools: match tools_field(&record, "tools")? {
+            tools if tools.is_empty() => tools_field(&record, "functions")?,
+            tools => tools,
+        },
         ..Default::default()
     };
     for (i, item) in items.iter().enumerate() {
@@ -206,7 +210,7 @@ mod tests {
 
     #[test]
     fn legacy_function_call_and_function_role() {
-        let c = convert(json!({"messages": [
+        let c = convert(json!({"functions": [{"name": "f", "parameters": {"type": "object"}}], "messages": [
             {"role": "user", "content": "hi"},
             {"role": "assistant", "content": null, "function_call": {"name": "f", "arguments": "{}"}},
             {"role": "function", "name": "f", "content": "r"},
@@ -214,6 +218,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.messages[1].tool_calls[0].name, "f");
         assert_eq!(c.messages[2].role, Role::Tool);
+        assert_eq!(c.tools[0]["function"]["name"], "f", "legacy `functions` become tools");
     }
 
     #[test]
