@@ -231,8 +231,8 @@ fn predictions_keyed_by_prompt_text() {
     let prompts = jsonl(&stdout(&trajkit(&["eval", "--gold", GOLD, "--prompts"])));
     assert_eq!(prompts.len(), 110);
     let first = &prompts[0];
-    assert!(first["prompt_text"].as_str().unwrap().ends_with("<|im_start|>assistant\n"));
-    assert!(first["prompt"].is_array() && first["reference"].is_string() && first["tools"].is_string());
+    assert!(first["prompt"].as_str().unwrap().ends_with("<|im_start|>assistant\n"));
+    assert!(first["history"].is_array() && first["reference"].is_string() && first["tools"].is_string());
     let outputs: BTreeMap<(String, u64), String> = read_jsonl("fixtures/eval/pred_qwen3.jsonl")
         .into_iter()
         .map(|p| {
@@ -243,7 +243,7 @@ fn predictions_keyed_by_prompt_text() {
     let mut file = std::fs::File::create(&path).unwrap();
     for p in &prompts {
         let key = (p["id"].as_str().unwrap().to_string(), p["turn"].as_u64().unwrap());
-        let line = json!({"prompt": p["prompt_text"], "outputs": [{"index": 0, "text": outputs[&key]}]});
+        let line = json!({"prompt": p["prompt"], "outputs": [{"index": 0, "text": outputs[&key]}]});
         writeln!(file, "{line}").unwrap();
     }
     drop(file);

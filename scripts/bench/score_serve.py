@@ -40,7 +40,7 @@ def requests(binary):
     for line in prompts.splitlines():
         p = json.loads(line)
         out.append(json.dumps({"id": p["id"], "turn": p["turn"], "completion": outputs[(p["id"], p["turn"])],
-                               "reference": p["reference"], "tools": p["tools"], "prompt": p["prompt"],
+                               "reference": p["reference"], "tools": p["tools"], "history": p["history"],
                                "case": p["case"]}, ensure_ascii=False))
     return out
 

@@ -252,8 +252,8 @@ fn write_prompts(reader: &Reader, gold: &GoldSet, out: &mut Output) -> Result<Ex
         let messages: Vec<Value> = task.history().iter().map(|m| m.to_json(ArgumentsForm::String, true)).collect();
         let line = json!({
             "id": task.id, "turn": task.turn, "case": task.case, "kind": task.kind.as_str(),
-            "prompt_text": prompt,
-            "prompt": messages,
+            "prompt": prompt,
+            "history": messages,
             "reference": task.reference().to_json(ArgumentsForm::String, true).to_string(),
             "tools": serde_json::to_string(&task.conversation.tools).unwrap_or_default(),
         });

@@ -136,7 +136,7 @@ impl Scorer {
 }
 
 /// A task from a request that carries its own context: `reference` (the gold assistant message, or
-/// its text), `tools`, the conversation so far as `messages` or `prompt` (a list of messages), and
+/// its text), `tools`, the conversation so far as `history`, `messages` or `prompt` (a list of messages), and
 /// optionally `case`.
 fn inline_task(request: &Value, cache: &SchemaCache) -> Result<Task, String> {
     let mut reference = request.get("reference").cloned().unwrap_or(Value::Null);
@@ -149,7 +149,8 @@ fn inline_task(request: &Value, cache: &SchemaCache) -> Result<Task, String> {
     }
     let Value::Object(mut reference) = reference else { return Err("`reference` must be a message or text".into()) };
     reference.insert("role".into(), json!("assistant"));
-    let mut messages: Vec<Value> = match request.get("messages").or_else(|| request.get("prompt")) {
+    let history = ["history", "messages", "prompt"].iter().find_map(|k| request.get(*k).filter(|v| !v.is_null()));
+    let mut messages: Vec<Value> = match history {
         Some(Value::Array(m)) => m.clone(),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Array(m)) => m,
