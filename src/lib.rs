@@ -12,6 +12,8 @@
 //!   → mask          byte spans × offsets → assistant_masks / labels
 //!   → emit          JSONL rows that TRL loads as they are
 //! check      reads rows back as turns and lints the mask
+//! parse      model output (text or token ids) in a template's format → content, reasoning, tool calls
+//! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
 //! ```
