@@ -298,3 +298,66 @@ fn harmony_reference_tokens_parse_back() {
 fn harmony_renderings_parse_back() {
     assert!(round_trip_rendered("harmony", Format::Harmony, HARMONY_CASES) >= 70);
 }
+
+/// Malformed output is an error, never a panic: every prefix of every rendered assistant turn, and
+/// the turns with control tokens and tags spliced in at pseudo-random places, in every format.
+#[test]
+fn broken_output_never_panics() {
+    let date = Date::parse("2026-01-15").unwrap();
+    let options = RenderOptions { date, ..Default::default() };
+    let formats = [Format::Qwen3, Format::ChatMl, Format::Harmony, Format::Hermes];
+    let noise = [
+        "<|im_end|>",
+        "<tool_call>",
+        "</tool_call>",
+        "<think>",
+        "</think>",
+        "<|start|>",
+        "<|channel|>",
+        "<|message|>",
+        "<|call|>",
+        "<|end|>",
+        "<|return|>",
+        "<|constrain|>",
+        " to=",
+        "{",
+        "\"",
+        "é",
+        "\n",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut parsed = 0usize;
+    for (template, files) in [("qwen3", CASES), ("harmony", HARMONY_CASES)] {
+        let loaded = load::load(template, None, date).unwrap();
+        for c in conversations(files) {
+            let Ok(rendered) = loaded.template.render(&c, &options) else { continue };
+            for span in &rendered.supervised {
+                let text = &rendered.text[span.clone()];
+                let cuts = text.char_indices().map(|(i, _)| i).chain([text.len()]);
+                let mut variants: Vec<String> = cuts.map(|i| text[..i].to_string()).collect();
+                for _ in 0..20 {
+                    let mut v = text.to_string();
+                    for _ in 0..3 {
+                        let at = (next() as usize) % (v.len() + 1);
+                        let at = (0..=at).rev().find(|&i| v.is_char_boundary(i)).unwrap();
+                        v.insert_str(at, noise[(next() as usize) % noise.len()]);
+                    }
+                    variants.push(v);
+                }
+                for v in &variants {
+                    for f in formats {
+                        let _ = parse_text(f, v);
+                        parsed += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(parsed > 10_000);
+}
