@@ -31,6 +31,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// The decomposed reward of each completion, for GRPO; `--serve` answers JSONL requests on stdin.
     Score(ScoreArgs),
+    /// DPO preference pairs for tool use: convert pair records, or synthesize rejected variants of
+    /// good trajectories (--synthesize), in TRL's preference format (docs/pairs.md).
+    Pairs(PairsArgs),
 }
 
 /// Flags shared by every command that renders conversations.
@@ -271,6 +274,47 @@ pub struct StatsArgs {
     /// Write one JSON line per record here: id, case, flags, and the evidence for the case.
     #[arg(long)]
     pub per_record: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct PairsArgs {
+    /// Pair records ({"prompt", "chosen", "rejected", "tools"}), or trajectories with --synthesize.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Derive rejected variants of the trajectories' assistant moves: `all` or a comma-separated list of
+    /// direct_answer, unnecessary_call, guessed_argument, forced_irrelevant_call, ignores_result,
+    /// repeated_call, malformed_call.
+    #[arg(long, value_name = "KINDS")]
+    pub synthesize: Option<String>,
+    /// With --synthesize: the last user turn's assistant moves (conversation), or every turn's (per-turn).
+    #[arg(long, value_enum, default_value = "conversation")]
+    pub expand: ExpandArg,
+    /// Seed of the synthetic choices (which tool, which invented value, how a call is broken).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// At most N pairs per record (chosen by the seed).
+    #[arg(long, value_name = "N")]
+    pub max_per_record: Option<usize>,
+    /// Also write prompt_ids / chosen_ids / rejected_ids as TRL's DPOTrainer builds them with this chat
+    /// template (qwen3, chatml, harmony, or a path); pairs whose prompt is not a token prefix are rejected.
+    /// Without it, only the conversational columns are written (malformed_call then writes Qwen3 text).
+    #[arg(long, short = 't')]
+    pub template: Option<String>,
+    /// Tokenizer for --template (default: the template's own).
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// The date templates see through strftime_now (YYYY-MM-DD); default today.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// JSON file with a list of tool schemas, for records that carry none.
+    #[arg(long)]
+    pub tools: Option<String>,
+    /// Write here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+    /// Stop at the first record that cannot be read or tokenized (exit 2).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]

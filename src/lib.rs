@@ -16,6 +16,7 @@
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
+//! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
 pub mod check;
@@ -24,6 +25,7 @@ pub mod emit;
 pub mod eval;
 pub mod ingest;
 pub mod mask;
+pub mod pairs;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         cli::Command::Validate(args) => commands::validate::run(args),
         cli::Command::Stats(args) => commands::stats::run(args),
         cli::Command::InspectTemplate(args) => commands::inspect_template::run(args),
+        cli::Command::Pairs(args) => commands::pairs::run(args),
         cli::Command::Eval(args) => commands::eval::run(args),
         cli::Command::Score(args) => commands::score::run(args),
     };

@@ -3,6 +3,7 @@
 pub mod check_mask;
 pub mod convert;
 pub mod inspect_template;
+pub mod pairs;
 pub mod eval;
 pub mod score;
 pub mod settings;

@@ -23,6 +23,9 @@ struct RecordStats {
 }
 
 pub fn run(args: StatsArgs) -> Result<Exit> {
+    if let Some(exit) = super::pairs::stats_if_pairs(&args.inputs, matches!(args.format, FormatArg::Json))? {
+        return Ok(exit);
+    }
     let converter = converter(&args.render, true)?;
     let pool = thread_pool(args.render.threads)?;
     let mut per_record = match &args.per_record {

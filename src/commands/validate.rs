@@ -31,7 +31,7 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
         }
     }
     let work = |record: &trajkit::source::RawRecord| match &record.text {
-        Ok(text) => validator.validate(text),
+        Ok(text) => super::pairs::validate_record(&validator, text).unwrap_or_else(|| validator.validate(text)),
         Err(e) => {
             RecordReport { id: None, findings: vec![Finding::error("invalid_utf8", "", e.clone())], conversation: None }
         }

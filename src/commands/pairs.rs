@@ -1,0 +1,282 @@
+//! `trajkit pairs`: DPO preference pairs in TRL's conversational preference format, from pair records
+//! or synthesized from trajectories (`--synthesize`), with TRL's tokenized columns under `--template`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _, Result};
+
+use super::settings::{for_each_record, ingest_options, thread_pool};
+use super::{Exit, Output};
+use crate::cli::{ExpandArg, PairsArgs};
+use trajkit::ingest::{self, Problem};
+use trajkit::pairs::input::read_pair;
+use trajkit::pairs::synthesize::{synthesize, Kind, SynthOptions};
+use trajkit::pairs::tokenize::tokenize_pair;
+use trajkit::pairs::{check_side, Pair, RowForm, Side};
+use trajkit::parse::Format;
+use trajkit::render::{load, ChatTemplate, Date, RenderOptions};
+use trajkit::tokenize::{TextTokenizer, TokenizerSource};
+use trajkit::validate::{Finding, RecordReport};
+
+/// What one input record became.
+struct Outcome {
+    rows: Vec<Result<serde_json::Value, (String, Problem)>>,
+    skipped: Vec<(Kind, String)>,
+    /// The record itself could not be read.
+    error: Option<Problem>,
+}
+
+pub fn run(args: PairsArgs) -> Result<Exit> {
+    let kinds = args.synthesize.as_deref().map(Kind::parse_list).transpose().map_err(anyhow::Error::msg)?;
+    let date = match &args.date {
+        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
+        None => Date::today(),
+    };
+    let tokenized: Option<(ChatTemplate, TextTokenizer)> = match &args.template {
+        None => None,
+        Some(t) => {
+            let options = load::LoadOptions { variant: None, tokenizer: args.tokenizer.as_deref(), date };
+            let loaded = load::load_with(t, options)?;
+            let source = match (&args.tokenizer, &loaded.tokenizer) {
+                (Some(spec), _) => TokenizerSource::parse(spec),
+                (None, Some(source)) => source.clone(),
+                (None, None) => bail!("--template {t}: no tokenizer.json next to the template; pass --tokenizer PATH"),
+            };
+            Some((loaded.template, TextTokenizer::load(&source)?))
+        }
+    };
+    let format = Format::for_template(args.template.as_deref().unwrap_or("qwen3"));
+    let mut form = match &tokenized {
+        Some((template, _)) => RowForm::for_template(template.builtin, template.splits_reasoning()),
+        None => RowForm::for_template(None, true),
+    };
+    if let Some((template, tokenizer)) = &tokenized {
+        form.template = Some(template.name.clone());
+        form.tokenizer = Some(tokenizer.source.describe());
+    }
+    let render = RenderOptions { date, ..RenderOptions::default() };
+    let ingest = ingest_options(None, args.tools.as_deref())?;
+    let synth = kinds.map(|kinds| SynthOptions {
+        kinds,
+        per_turn: matches!(args.expand, ExpandArg::PerTurn),
+        seed: args.seed,
+        max_per_record: args.max_per_record,
+        format,
+    });
+
+    let work = |record: &trajkit::source::RawRecord| -> Outcome {
+        let fail = |p: Problem| Outcome { rows: Vec::new(), skipped: Vec::new(), error: Some(p) };
+        let text = match &record.text {
+            Ok(t) => t,
+            Err(e) => return fail(Problem::new("invalid_utf8", "", e.clone())),
+        };
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => return fail(Problem::new("invalid_json", "", format!("not valid JSON: {e}"))),
+        };
+        let fallback = format!("{}:{}", record.location.file, record.location.line);
+        let (pairs, skipped): (Vec<Pair>, Vec<(Kind, String)>) = match &synth {
+            Some(options) => match ingest::ingest_value(value, &fallback, &ingest) {
+                Ok(ingested) => {
+                    let s = synthesize(&ingested.conversation, options);
+                    (s.pairs, s.skipped)
+                }
+                Err(e) => return fail(e.0),
+            },
+            None => match read_pair(&value, &fallback, &ingest) {
+                Ok(pair) => (vec![pair], Vec::new()),
+                Err(p) => return fail(p),
+            },
+        };
+        let rows = pairs
+            .into_iter()
+            .map(|pair| {
+                let tokens = match &tokenized {
+                    Some((template, tokenizer)) => {
+                        Some(tokenize_pair(template, tokenizer, &render, &pair).map_err(|p| (pair.id.clone(), p))?)
+                    }
+                    None => None,
+                };
+                Ok(pair.to_row(form.clone(), tokens.as_ref()))
+            })
+            .collect();
+        Outcome { rows, skipped, error: None }
+    };
+
+    let pool = thread_pool(None)?;
+    let mut out = Output::open(args.output.as_deref())?;
+    let mut summary = Summary::default();
+    let mut stopped: Option<String> = None;
+    for_each_record(&args.inputs, &pool, work, |record, outcome| {
+        summary.records += 1;
+        if let Some(p) = outcome.error {
+            summary.rejected.push(format!("{}: {p}", record.location));
+            if args.strict {
+                stopped = Some(format!("{}: {p}", record.location));
+                return Ok(false);
+            }
+            return Ok(true);
+        }
+        for (kind, why) in outcome.skipped {
+            *summary.skipped.entry((kind.as_str(), why)).or_default() += 1;
+        }
+        for row in outcome.rows {
+            match row {
+                Ok(row) => {
+                    let kind = row.get("kind").and_then(|k| k.as_str()).unwrap_or("(none)").to_string();
+                    *summary.kinds.entry(kind).or_default() += 1;
+                    summary.written += 1;
+                    if !out.line(&row.to_string())? {
+                        return Ok(false);
+                    }
+                }
+                Err((id, p)) => {
+                    summary.rejected.push(format!("{} (pair {id}): {p}", record.location));
+                    if args.strict {
+                        stopped = Some(format!("{} (pair {id}): {p}", record.location));
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+        Ok(true)
+    })?;
+    if let Some(why) = stopped {
+        drop(out); // a file target is left as it was
+        bail!("--strict: {why}");
+    }
+    out.finish()?;
+    eprint!("{}", summary.text());
+    Ok(Exit::Success)
+}
+
+#[derive(Default)]
+struct Summary {
+    records: usize,
+    written: usize,
+    kinds: BTreeMap<String, usize>,
+    /// (kind, reason) → records
+    skipped: BTreeMap<(&'static str, String), usize>,
+    rejected: Vec<String>,
+}
+
+impl Summary {
+    fn text(&self) -> String {
+        let mut s = String::new();
+        for line in self.rejected.iter().take(20) {
+            s.push_str(&format!("rejected: {line}\n"));
+        }
+        if self.rejected.len() > 20 {
+            s.push_str(&format!("… and {} more rejected\n", self.rejected.len() - 20));
+        }
+        s.push_str(&format!(
+            "pairs: {} records read, {} pairs written, {} rejected\n",
+            self.records,
+            self.written,
+            self.rejected.len()
+        ));
+        for (kind, n) in &self.kinds {
+            s.push_str(&format!("  {kind:<24} {n:>6}\n"));
+        }
+        if !self.skipped.is_empty() {
+            s.push_str("skipped (kind did not apply):\n");
+            for ((kind, why), n) in &self.skipped {
+                s.push_str(&format!("  {kind:<24} {n:>6} record(s): {why}\n"));
+            }
+        }
+        s
+    }
+}
+
+/// `validate` on a pair record: both sides checked (the prompt's findings once, with the chosen
+/// side), paths into the pair. `None` when the text is not a pair record.
+pub fn validate_record(validator: &trajkit::validate::Validator, text: &str) -> Option<RecordReport> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    if !trajkit::pairs::is_pair_record(&value) {
+        return None;
+    }
+    let id = match value.get("id") {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let template = value.pointer("/trajkit/template").and_then(|t| t.as_str()).unwrap_or("qwen3");
+    let format = Format::for_template(template);
+    let pair = match read_pair(&value, "", &Default::default()) {
+        Ok(pair) => pair,
+        Err(p) => {
+            return Some(RecordReport {
+                id,
+                findings: vec![Finding::error(p.code, p.path, p.message)],
+                conversation: None,
+            })
+        }
+    };
+    let mut findings = check_side(validator, &pair, Side::Chosen, format);
+    findings.extend(
+        check_side(validator, &pair, Side::Rejected, format).into_iter().filter(|f| f.path.starts_with("rejected")),
+    );
+    findings.sort_by_key(|f| f.severity);
+    Some(RecordReport { id, findings, conversation: None })
+}
+
+/// `stats` on a file of pairs (its first record is a pair): pairs by kind, and what each side does.
+/// `None` when the input holds trajectories.
+pub fn stats_if_pairs(inputs: &[String], json: bool) -> Result<Option<Exit>> {
+    let first = inputs.first().and_then(|input| {
+        let mut reader = trajkit::source::RecordReader::open(input, 0).ok()?;
+        let record = reader.next()?.ok()?;
+        let value: serde_json::Value = serde_json::from_str(record.text.as_ref().ok()?).ok()?;
+        Some(trajkit::pairs::is_pair_record(&value))
+    });
+    if first != Some(true) {
+        return Ok(None);
+    }
+    let pool = thread_pool(None)?;
+    let work = |record: &trajkit::source::RawRecord| -> Result<Pair, String> {
+        let text = record.text.as_ref().map_err(|e| e.clone())?;
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        read_pair(&value, &record.location.to_string(), &Default::default()).map_err(|p| p.to_string())
+    };
+    let (mut pairs, mut unreadable) = (0usize, 0usize);
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut calls: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for_each_record(inputs, &pool, work, |record, pair| {
+        match pair {
+            Ok(pair) => {
+                pairs += 1;
+                *kinds.entry(pair.kind.clone().unwrap_or_else(|| "(none)".into())).or_default() += 1;
+                for side in [Side::Chosen, Side::Rejected] {
+                    if pair.answer(side).iter().any(|m| !m.tool_calls.is_empty()) {
+                        *calls.entry(side.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            Err(message) => {
+                unreadable += 1;
+                eprintln!("error: {}: {message}", record.location);
+            }
+        }
+        Ok(true)
+    })?;
+    let mut out = Output::open(None)?;
+    if json {
+        let line = serde_json::json!({"pairs": pairs, "unreadable": unreadable, "kinds": kinds,
+            "chosen_with_calls": calls.get("chosen").copied().unwrap_or(0),
+            "rejected_with_calls": calls.get("rejected").copied().unwrap_or(0)});
+        out.line(&line.to_string())?;
+    } else {
+        let mut s = format!("{pairs} pairs ({unreadable} unreadable)\n\nkind                      pairs\n");
+        for (kind, n) in &kinds {
+            s.push_str(&format!("{kind:<24}  {n:>5}\n"));
+        }
+        s.push_str(&format!(
+            "\nchosen side calls a tool in {} pairs, rejected side in {}",
+            calls.get("chosen").copied().unwrap_or(0),
+            calls.get("rejected").copied().unwrap_or(0)
+        ));
+        out.line(&s)?;
+    }
+    out.finish()?;
+    Ok(Some(if unreadable > 0 { Exit::Problems } else { Exit::Success }))
+}

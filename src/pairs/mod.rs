@@ -1,0 +1,178 @@
+//! Pairs: preference data (DPO) for tool use.
+//!
+//! A [`Pair`] is a conversation prefix (the prompt) and two alternatives for what the assistant does
+//! next (chosen, rejected). Pairs come from two places:
+//!
+//! ```text
+//! input       pair records a team already has: {"prompt", "chosen", "rejected", "tools"} in raw or
+//!             messages shape → Pair (docs/pairs.md)
+//! synthesize  good trajectories → pairs whose rejected side makes one typical tool-use mistake
+//!             (direct_answer, unnecessary_call, guessed_argument, …), each labelled with its kind
+//! tokenize    prompt_ids / chosen_ids / rejected_ids exactly as TRL's DPOTrainer builds them, refusing
+//!             a pair whose prompt is not a token prefix of prompt + answer
+//! ```
+//!
+//! Rows are TRL's conversational preference format: `prompt`, `chosen`, `rejected` as message lists,
+//! `tools` as a JSON string (TRL `json.loads` it), plus `kind` and `id`.
+
+pub mod input;
+pub mod synthesize;
+pub mod tokenize;
+
+use serde_json::{Map, Value};
+
+use crate::conversation::{ArgumentsForm, Conversation, Message};
+use crate::render::Builtin;
+
+pub use synthesize::Kind;
+pub use tokenize::PairTokens;
+
+/// A prompt and two alternatives for the assistant's next move.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    pub id: String,
+    /// What mistake the rejected side makes (synthesized pairs), or the record's own `kind`.
+    pub kind: Option<String>,
+    /// The conversation so far, with the tools offered; its last message is what the assistant answers.
+    pub prompt: Conversation,
+    pub chosen: Vec<Message>,
+    pub rejected: Vec<Message>,
+}
+
+/// One of the two alternatives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Chosen,
+    Rejected,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Chosen => "chosen",
+            Side::Rejected => "rejected",
+        }
+    }
+}
+
+impl Pair {
+    pub fn answer(&self, side: Side) -> &[Message] {
+        match side {
+            Side::Chosen => &self.chosen,
+            Side::Rejected => &self.rejected,
+        }
+    }
+
+    /// The prompt followed by one side: the whole conversation that side stands for.
+    pub fn side(&self, side: Side) -> Conversation {
+        let mut conversation = self.prompt.clone();
+        conversation.messages.extend(self.answer(side).iter().cloned());
+        conversation
+    }
+
+    /// The row in TRL's conversational preference format, plus the tokenized columns when given.
+    pub fn to_row(&self, form: RowForm, tokens: Option<&PairTokens>) -> Value {
+        let messages = |ms: &[Message]| -> Value {
+            Value::Array(ms.iter().map(|m| m.to_json(form.arguments, form.split_reasoning)).collect())
+        };
+        let mut row = Map::new();
+        row.insert("id".into(), Value::String(self.id.clone()));
+        row.insert("prompt".into(), messages(&self.prompt.messages));
+        row.insert("chosen".into(), messages(&self.chosen));
+        row.insert("rejected".into(), messages(&self.rejected));
+        row.insert("tools".into(), Value::String(serde_json::to_string(&self.prompt.tools).expect("JSON serializes")));
+        row.insert("kind".into(), self.kind.clone().map_or(Value::Null, Value::String));
+        if let Some(t) = tokens {
+            let ids = |ids: &[u32]| Value::Array(ids.iter().map(|&i| Value::from(i)).collect());
+            row.insert("prompt_ids".into(), ids(&t.prompt_ids));
+            row.insert("chosen_ids".into(), ids(&t.chosen_ids));
+            row.insert("rejected_ids".into(), ids(&t.rejected_ids));
+        }
+        if let Some(template) = &form.template {
+            let mut info = Map::new();
+            info.insert("template".into(), Value::String(template.clone()));
+            if let Some(t) = &form.tokenizer {
+                info.insert("tokenizer".into(), Value::String(t.clone()));
+            }
+            row.insert("trajkit".into(), Value::Object(info));
+        }
+        Value::Object(row)
+    }
+}
+
+/// How messages are written into a row.
+#[derive(Debug, Clone)]
+pub struct RowForm {
+    pub arguments: ArgumentsForm,
+    pub split_reasoning: bool,
+    pub template: Option<String>,
+    pub tokenizer: Option<String>,
+}
+
+impl RowForm {
+    /// The form for a template (by name): arguments as strings, as `convert` writes them, except for
+    /// templates that always run arguments through `tojson` (ChatML), which would quote a string
+    /// again when TRL renders the row; they get the arguments as given.
+    pub fn for_template(builtin: Option<Builtin>, split_reasoning: bool) -> RowForm {
+        let arguments = match builtin {
+            Some(Builtin::ChatMl) => ArgumentsForm::AsGiven,
+            _ => ArgumentsForm::String,
+        };
+        RowForm { arguments, split_reasoning, template: None, tokenizer: None }
+    }
+}
+
+/// Whether a parsed JSON record is a pair record (has `prompt`, `chosen` and `rejected`).
+pub fn is_pair_record(record: &Value) -> bool {
+    ["prompt", "chosen", "rejected"].iter().all(|k| record.get(k).is_some())
+}
+
+/// Validate's checks on one side of a pair (the prompt followed by that side), with paths into the
+/// pair (`prompt[2]`, `rejected[0].tool_calls[0]`). A side that ends on a call is not `unfinished`:
+/// the environment answers next. An answer that tries to call a tool in text the template's parser
+/// cannot read is a `malformed_call` error.
+pub fn check_side(
+    validator: &crate::validate::Validator,
+    pair: &Pair,
+    side: Side,
+    format: crate::parse::Format,
+) -> Vec<crate::validate::Finding> {
+    use crate::validate::Finding;
+    let conversation = pair.side(side);
+    let messages: Vec<Value> = conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();
+    let mut record = Map::new();
+    record.insert("messages".into(), Value::Array(messages));
+    record.insert("tools".into(), Value::Array(conversation.tools.clone()));
+    let record = Value::Object(record);
+    let prompt_len = pair.prompt.messages.len();
+    let relocate = |path: &str| -> String {
+        let Some(rest) = path.strip_prefix("messages[") else { return path.to_string() };
+        let Some((n, tail)) = rest.split_once(']') else { return path.to_string() };
+        match n.parse::<usize>() {
+            Ok(i) if i >= prompt_len => format!("{}[{}]{tail}", side.as_str(), i - prompt_len),
+            Ok(i) => format!("prompt[{i}]{tail}"),
+            Err(_) => path.to_string(),
+        }
+    };
+    let mut findings = match crate::ingest::ingest_value(record.clone(), &pair.id, &Default::default()) {
+        Ok(ingested) => validator.check(&record, &ingested),
+        Err(e) => vec![Finding::error(e.0.code, e.0.path, e.0.message)],
+    };
+    findings.retain(|f| f.code != "unfinished");
+    for f in &mut findings {
+        f.path = relocate(&f.path);
+    }
+    for (j, m) in pair.answer(side).iter().enumerate() {
+        if m.role == crate::conversation::Role::Assistant && m.tool_calls.is_empty() {
+            if let Some(e) = synthesize::malformed_call(format, &m.content) {
+                let path = format!("{}[{j}].content", side.as_str());
+                findings.push(Finding::error(
+                    "malformed_call",
+                    path,
+                    format!("a tool call the {} parser cannot read: {e}", format.name()),
+                ));
+            }
+        }
+    }
+    findings
+}
