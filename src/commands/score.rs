@@ -2,7 +2,7 @@
 //! a training run: a reward function writes one JSON request line to its stdin and reads one JSON
 //! line back, with no start-up cost per call.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 
 use anyhow::{Context as _, Result};
 use serde_json::{json, Map, Value};
@@ -43,19 +43,17 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         let _ = reader.tokenizer();
     }
     let scorer = Scorer { reader, weights, cache, gold };
-    let input: Box<dyn BufRead> = match args.input.as_deref() {
-        None | Some("-") => Box::new(BufReader::new(io::stdin().lock())),
-        Some(path) => {
-            Box::new(BufReader::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?))
-        }
+    let input: Box<dyn Read> = match args.input.as_deref() {
+        None | Some("-") => Box::new(io::stdin().lock()),
+        Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?),
     };
+    let mut input = BufReader::with_capacity(1 << 16, input);
     let stdout: Box<dyn Write> = match args.output.as_deref() {
         None | Some("-") => Box::new(io::stdout().lock()),
         Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {path}"))?),
     };
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     let mut line = String::new();
-    let mut input = input;
     let mut exit = Exit::Success;
     loop {
         line.clear();
@@ -69,7 +67,11 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         if response.get("error").is_some() {
             exit = Exit::Problems;
         }
-        let written = writeln!(out, "{response}").and_then(|_| if args.serve { out.flush() } else { Ok(()) });
+        // Serving, a reply is flushed at once unless the next request is already read in whole: a
+        // client waiting for it gets it now, a client streaming requests gets replies in batches.
+        let next_waiting = input.buffer().contains(&b'\n');
+        let written =
+            writeln!(out, "{response}").and_then(|_| if args.serve && !next_waiting { out.flush() } else { Ok(()) });
         match written {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit),
             other => other.context("cannot write the response")?,
