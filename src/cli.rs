@@ -115,9 +115,14 @@ pub struct ConvertArgs {
     /// Write here instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<String>,
-    /// Write rejected records (JSONL: file, line, id, code, message, the original line) here.
+    /// Write rejected records and rows (JSONL: file, line, id, code, path, message, length of an over-long
+    /// row, the original record) here.
     #[arg(long)]
     pub rejects: Option<String>,
+    /// Write a JSON summary here: records read, written and rejected, rows written, warnings and rejects
+    /// by code.
+    #[arg(long)]
+    pub report: Option<String>,
     /// Stop at the first record that cannot be converted (exit 2).
     #[arg(long)]
     pub strict: bool,
@@ -128,6 +133,17 @@ pub struct ConvertArgs {
     /// steps in context but without loss.
     #[arg(long, requires = "validate")]
     pub mask_bad_steps: bool,
+    /// Fail (exit 1, and -o FILE is left as it was) when more than N records, or more than P% of the
+    /// records read, are rejected.
+    #[arg(long, value_name = "N|P%", value_parser = MaxRejects::parse)]
+    pub max_rejects: Option<MaxRejects>,
+    /// Longest row, in tokens; rows over it are handled as --truncate says.
+    #[arg(long, value_name = "TOKENS")]
+    pub max_length: Option<usize>,
+    /// Rows over --max-length: drop them (to the reject report, with their length), or drop whole turns
+    /// from the start, keeping the system message and tools, until they fit.
+    #[arg(long, value_enum, default_value = "drop", requires = "max_length")]
+    pub truncate: TruncateArg,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -347,6 +363,41 @@ pub enum EmptyThinkArg {
 pub enum ExpandArg {
     Conversation,
     PerTurn,
+}
+
+/// `--max-rejects`: a number of records, or a percentage of the records read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRejects {
+    Count(usize),
+    Percent(f64),
+}
+
+impl MaxRejects {
+    fn parse(s: &str) -> Result<MaxRejects, String> {
+        let bad = || format!("`{s}`: expected a number of records (10) or a percentage (0.5%)");
+        match s.strip_suffix('%') {
+            Some(p) => match p.trim().parse::<f64>() {
+                Ok(p) if (0.0..=100.0).contains(&p) => Ok(MaxRejects::Percent(p)),
+                _ => Err(bad()),
+            },
+            None => s.trim().parse().map(MaxRejects::Count).map_err(|_| bad()),
+        }
+    }
+}
+
+impl std::fmt::Display for MaxRejects {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MaxRejects::Count(n) => write!(f, "{n}"),
+            MaxRejects::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum TruncateArg {
+    Drop,
+    Turns,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]

@@ -12,6 +12,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    commands::clean_up_on_interrupt();
     let result = match cli.command {
         cli::Command::Convert(args) => commands::convert::run(args),
         cli::Command::CheckMask(args) => commands::check_mask::run(args),

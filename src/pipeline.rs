@@ -8,7 +8,7 @@ use crate::emit::{Row, RowInfo};
 use crate::ingest::{self, IngestOptions, Problem};
 use crate::mask;
 use crate::render::{ChatTemplate, ReasoningPolicy, RenderError, RenderOptions};
-use crate::source::{Location, RawRecord};
+use crate::source::{self, Location, RawRecord};
 use crate::tokenize::TextTokenizer;
 
 /// How conversations become rows.
@@ -32,12 +32,72 @@ pub struct Converter {
     pub expand: Expand,
 }
 
+/// `--max-length`: the most tokens a row may have, and what becomes of a row over it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LengthLimit {
+    pub max_tokens: usize,
+    pub truncate: Truncate,
+    /// At most how many bytes of text one token stands for (see [`bytes_per_token`]), when known:
+    /// text longer than `max_tokens` times this cannot fit and is not even tokenized.
+    pub bytes_per_token: Option<usize>,
+}
+
+impl LengthLimit {
+    /// The least number of tokens text of this many bytes takes, when that is already over the limit.
+    fn surely_over(&self, text_bytes: usize) -> Option<usize> {
+        let at_least = text_bytes / self.bytes_per_token?;
+        (at_least > self.max_tokens).then_some(at_least)
+    }
+}
+
+/// A bound on the bytes of text one token of `tokenizer` covers: four times its longest token
+/// (a token's text is at least as long as the bytes it encodes; the margin covers normalizers that
+/// shorten text, such as NFKC). Tokenizing a 100 MB row only to find it too long takes minutes.
+pub fn bytes_per_token(tokenizer: &TextTokenizer) -> usize {
+    let (mut longest, mut id, mut misses) = (1, 0u32, 0);
+    // Ids are dense but for a few holes before added tokens; stop after a long run of unknown ids.
+    while misses < 4096 {
+        match tokenizer.id_to_token(id) {
+            Some(token) => {
+                longest = longest.max(token.len());
+                misses = 0;
+            }
+            None => misses += 1,
+        }
+        id += 1;
+    }
+    4 * longest
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Truncate {
+    /// The row is not written.
+    #[default]
+    Drop,
+    /// Whole turns are dropped from the start, the system message and the tools kept, until the row
+    /// fits. A turn is a user message and everything up to the next one, so a call and its results,
+    /// or an answer, are never cut.
+    Turns,
+}
+
+/// A row over `--max-length` that was not written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLong {
+    pub id: String,
+    /// Its length in tokens (after dropping every turn it could with `--truncate turns`).
+    pub length: usize,
+    pub problem: Problem,
+}
+
 /// A record that could not be converted, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordError {
     pub location: Location,
     pub id: Option<String>,
     pub problem: Problem,
+    /// The row's length in tokens when it was rejected for being over `--max-length` (a `u32` keeps
+    /// this error small; no row comes near 4 billion tokens).
+    pub length: Option<u32>,
 }
 
 impl std::fmt::Display for RecordError {
@@ -56,6 +116,9 @@ pub struct Converted {
     pub warnings: Vec<Problem>,
     /// A conversation-mode row in which the template dropped the reasoning of a supervised turn.
     pub history_rewritten: bool,
+    /// Rows of this record over `--max-length` (per-turn rows; when no row fits, the record is
+    /// rejected instead).
+    pub too_long: Vec<TooLong>,
 }
 
 pub type Outcome = Result<Converted, RecordError>;
@@ -63,47 +126,145 @@ pub type Outcome = Result<Converted, RecordError>;
 impl Converter {
     /// Convert one input record.
     pub fn convert(&self, record: &RawRecord) -> Outcome {
-        let located =
-            |id: Option<String>, problem: Problem| RecordError { location: record.location.clone(), id, problem };
+        self.convert_within(record, None)
+    }
+
+    /// Convert one input record, holding its rows to `limit`.
+    pub fn convert_within(&self, record: &RawRecord, limit: Option<LengthLimit>) -> Outcome {
+        let located = |id: Option<String>, problem: Problem| RecordError {
+            location: record.location.clone(),
+            id,
+            problem,
+            length: None,
+        };
         let text = record.text.as_ref().map_err(|e| located(None, Problem::new("invalid_utf8", "", e.clone())))?;
         let fallback_id = format!("{}:{}", file_stem(&record.location.file), record.location.line);
+        let checked = source::check_json(text);
+        if let Some(problem) = checked.error {
+            return Err(located(checked.id, problem));
+        }
         let ingested = ingest::ingest(text, &fallback_id, &self.ingest).map_err(|e| located(record_id(text), e.0))?;
         let id = ingested.conversation.id.clone();
-        self.convert_conversation(ingested.conversation, ingested.warnings)
-            .map_err(|problem| located(Some(id), problem))
+        let warnings = checked.warnings.into_iter().chain(ingested.warnings).collect();
+        self.conversation_rows(ingested.conversation, warnings, limit)
+            .map_err(|(problem, length)| RecordError { length, ..located(Some(id), problem) })
     }
 
     /// Convert an already ingested conversation.
     pub fn convert_conversation(
         &self,
-        mut conversation: Conversation,
+        conversation: Conversation,
         warnings: Vec<Problem>,
     ) -> Result<Converted, Problem> {
+        self.conversation_rows(conversation, warnings, None).map_err(|(problem, _)| problem)
+    }
+
+    /// The rows of a conversation; an error carries the row's length when the row was too long.
+    fn conversation_rows(
+        &self,
+        mut conversation: Conversation,
+        mut warnings: Vec<Problem>,
+        limit: Option<LengthLimit>,
+    ) -> Result<Converted, (Problem, Option<u32>)> {
         if self.render.reasoning == ReasoningPolicy::Drop {
             conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
         }
         let history_rewritten = self.expand == Expand::Conversation && self.rewrites_supervised_history(&conversation);
-        let mut rows = Vec::new();
+        let (mut rows, mut too_long) = (Vec::new(), Vec::new());
         for (suffix, sample) in expand(&conversation, self.expand) {
             if !sample.messages.iter().any(|m| m.role == Role::Assistant && m.train) {
                 if self.expand == Expand::PerTurn {
                     continue; // a turn marked train: false yields no row of its own
                 }
-                return Err(Problem::new("nothing_to_train", "", "every assistant message is marked train: false"));
+                let problem = Problem::new("nothing_to_train", "", "every assistant message is marked train: false");
+                return Err((problem, None));
             }
             let row_id = match suffix {
                 Some(k) => format!("{}#{k}", conversation.id),
                 None => conversation.id.clone(),
             };
-            rows.push(self.row(row_id, &sample)?);
+            match self.fit(row_id, &sample, limit).map_err(|problem| (problem, None))? {
+                Fit::Row(row, truncated) => {
+                    rows.push(row);
+                    warnings.extend(truncated);
+                }
+                Fit::TooLong(row) => too_long.push(row),
+            }
         }
         if rows.is_empty() {
-            return Err(Problem::new("nothing_to_train", "", "no turn has a supervised assistant message"));
+            if let Some(shortest) = too_long.into_iter().min_by_key(|row| row.length) {
+                let length = u32::try_from(shortest.length).unwrap_or(u32::MAX);
+                return Err((shortest.problem, Some(length)));
+            }
+            return Err((Problem::new("nothing_to_train", "", "no turn has a supervised assistant message"), None));
         }
-        Ok(Converted { rows, warnings, history_rewritten })
+        Ok(Converted { rows, warnings, history_rewritten, too_long })
+    }
+
+    /// The row of one sample held to `limit`: as it is, with its earliest turns dropped
+    /// (`--truncate turns`, with a `truncated` warning), or too long.
+    fn fit(&self, id: String, sample: &Conversation, limit: Option<LengthLimit>) -> Result<Fit, Problem> {
+        let Some(limit) = limit else { return Ok(Fit::Row(self.row(id, sample)?, None)) };
+        let full = match self.measure(id.clone(), sample, &limit)? {
+            Measured::Fits(row) => return Ok(Fit::Row(row, None)),
+            Measured::Over(length) => length,
+        };
+        let max = limit.max_tokens;
+        let too_long = |length: Length, message: String| {
+            let problem = Problem::new("too_long", "", message);
+            Ok(Fit::TooLong(TooLong { id: id.clone(), length: length.tokens, problem }))
+        };
+        let starts = turn_starts(sample);
+        if limit.truncate == Truncate::Drop || starts.len() < 2 {
+            return too_long(full, format!("{full}, over --max-length {max}"));
+        }
+        // Lengths fall as turns are dropped, so search for the fewest dropped turns that fit.
+        let without = |k: usize| {
+            let mut shorter = sample.clone();
+            shorter.messages.drain(starts[0]..starts[k]);
+            shorter
+        };
+        let most = starts.len() - 1;
+        let mut fitted = match self.measure(id.clone(), &without(most), &limit)? {
+            Measured::Fits(row) => row,
+            Measured::Over(last) => {
+                return too_long(last, format!("{full}, {last} with only its last turn, over --max-length {max}"))
+            }
+        };
+        let (mut fits, mut lo, mut hi) = (most, 1, most);
+        while lo < hi {
+            let k = (lo + hi) / 2;
+            match self.measure(id.clone(), &without(k), &limit)? {
+                Measured::Fits(row) => (fits, fitted, hi) = (k, row, k),
+                Measured::Over(_) => lo = k + 1,
+            }
+        }
+        let message = format!(
+            "dropped the first {fits} of {} turns to fit --max-length {max} ({full} → {} tokens)",
+            starts.len(),
+            fitted.input_ids.len()
+        );
+        Ok(Fit::Row(fitted, Some(Problem::new("truncated", "", message))))
+    }
+
+    /// A sample's row if it fits `limit`, else its length.
+    fn measure(&self, id: String, sample: &Conversation, limit: &LengthLimit) -> Result<Measured, Problem> {
+        let row = self.rendered_row(id, sample)?;
+        if let Some(at_least) = limit.surely_over(row.text.len()) {
+            return Ok(Measured::Over(Length { tokens: at_least, exact: false }));
+        }
+        let row = self.tokenized(row)?;
+        match row.input_ids.len() {
+            tokens if tokens > limit.max_tokens => Ok(Measured::Over(Length { tokens, exact: true })),
+            _ => Ok(Measured::Fits(row)),
+        }
     }
 
     fn row(&self, id: String, sample: &Conversation) -> Result<Row, Problem> {
+        self.tokenized(self.rendered_row(id, sample)?)
+    }
+
+    fn rendered_row(&self, id: String, sample: &Conversation) -> Result<Row, Problem> {
         let rendered = self.template.render(sample, &self.render).map_err(render_problem)?;
         if rendered.supervised.is_empty() {
             return Err(render_problem(RenderError::NothingToTrain));
@@ -115,6 +276,11 @@ impl Converter {
             tokenizer: self.tokenizer.as_ref().map(|t| t.source.describe()),
             no_loss_turns,
         };
+        Ok(row)
+    }
+
+    /// Token ids and mask, when the converter has a tokenizer.
+    fn tokenized(&self, mut row: Row) -> Result<Row, Problem> {
         if let Some(tokenizer) = &self.tokenizer {
             let tokens = tokenizer
                 .encode_with_ordinary(&row.text, &row.ordinary)
@@ -139,6 +305,49 @@ impl Converter {
                 m.role == Role::Assistant && m.train && m.reasoning.as_deref().is_some_and(|r| !r.trim().is_empty())
             })
     }
+}
+
+/// A sample's row under `--max-length`.
+#[allow(clippy::large_enum_variant)] // one per row, moved once
+enum Fit {
+    /// The row, with a warning when turns were dropped to make it fit.
+    Row(Row, Option<Problem>),
+    TooLong(TooLong),
+}
+
+/// A sample's row under `--max-length`, before truncation.
+#[allow(clippy::large_enum_variant)]
+enum Measured {
+    Fits(Row),
+    Over(Length),
+}
+
+/// A row's length in tokens, or a lower bound on it when it was too long to be worth tokenizing.
+#[derive(Debug, Clone, Copy)]
+struct Length {
+    tokens: usize,
+    exact: bool,
+}
+
+impl std::fmt::Display for Length {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.exact {
+            true => write!(f, "{} tokens", self.tokens),
+            false => write!(f, "at least {} tokens (not tokenized)", self.tokens),
+        }
+    }
+}
+
+/// Where each turn starts: the first right after the leading system messages, the others at each
+/// later user message (so messages before the first user message are a turn of their own). Dropping
+/// the first K turns keeps the system messages and `messages[starts[K]..]`.
+fn turn_starts(conversation: &Conversation) -> Vec<usize> {
+    let messages = &conversation.messages;
+    let first = messages.iter().position(|m| m.role != Role::System).unwrap_or(messages.len());
+    let mut starts = vec![first];
+    let users = messages.iter().enumerate().skip(first + 1).filter(|(_, m)| m.role == Role::User);
+    starts.extend(users.map(|(i, _)| i));
+    starts
 }
 
 fn render_problem(e: RenderError) -> Problem {
@@ -207,5 +416,18 @@ mod tests {
         let second = &samples[1].1;
         assert_eq!(second.messages.len(), 4);
         assert!(!second.messages[1].train && second.messages[3].train);
+    }
+
+    #[test]
+    fn turns_start_after_the_system_messages_and_at_each_later_user_message() {
+        let conversation = |roles: &[Role]| Conversation {
+            messages: roles.iter().map(|&role| Message::new(role, "x")).collect(),
+            ..Default::default()
+        };
+        use Role::{Assistant as A, System as S, Tool as T, User as U};
+        assert_eq!(turn_starts(&conversation(&[S, U, A, T, A, U, A])), [1, 5]);
+        // Messages before the first user message are a turn of their own.
+        assert_eq!(turn_starts(&conversation(&[S, S, A, U, A, U, A])), [2, 3, 5]);
+        assert_eq!(turn_starts(&conversation(&[U, A])), [0]);
     }
 }

@@ -1,16 +1,22 @@
 //! `trajkit convert`: records in, training rows out, every record accounted for.
+//!
+//! Each record read is written or rejected, and the counts add up (read = written + rejected) on
+//! stderr and in `--report`; rejected records and over-long rows go to `--rejects` with their place.
+//! Files named with `-o`, `--rejects` and `--report` appear whole or not at all ([`StagedFile`]).
 
-use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
+use serde::Serialize;
 use serde_json::json;
 
 use super::settings::{converter, for_each_record, thread_pool};
-use super::{Exit, Output};
-use crate::cli::{ConvertArgs, EmitArg};
+use super::{Exit, Output, StagedFile};
+use crate::cli::{ConvertArgs, EmitArg, MaxRejects, TruncateArg};
 use trajkit::emit::EmitKind;
-use trajkit::pipeline::Expand;
+use trajkit::pipeline::{bytes_per_token, Expand, LengthLimit, Truncate};
+use trajkit::source::RawRecord;
 
 /// How many warning lines to print before only counting them.
 const WARNINGS_SHOWN: usize = 20;
@@ -21,14 +27,20 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
         EmitArg::Messages => EmitKind::Messages,
         EmitArg::Text => EmitKind::Text,
     };
-    let converter = converter(&args.render, emit == EmitKind::Tokens)?;
+    // A length limit needs the tokenizer even when no tokens are written.
+    let converter = converter(&args.render, emit == EmitKind::Tokens || args.max_length.is_some())?;
+    let limit = args.max_length.map(|max_tokens| LengthLimit {
+        max_tokens,
+        truncate: match args.truncate {
+            TruncateArg::Drop => Truncate::Drop,
+            TruncateArg::Turns => Truncate::Turns,
+        },
+        bytes_per_token: converter.tokenizer.as_ref().map(bytes_per_token),
+    });
     let pool = thread_pool(args.render.threads)?;
     let converter = super::validate::with_validation(converter, args.validate, args.mask_bad_steps);
     let mut out = Output::open(args.output.as_deref())?;
-    let mut rejects = match &args.rejects {
-        Some(path) => Some(BufWriter::new(File::create(path).with_context(|| format!("cannot create {path}"))?)),
-        None => None,
-    };
+    let mut rejects = args.rejects.as_deref().map(StagedFile::create).transpose()?;
     let progress = (!args.quiet && io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -37,91 +49,224 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
         );
         bar
     });
-    let stderr = io::stderr();
-    let (mut read, mut converted, mut rejected, mut rows, mut warnings, mut rewritten) = (0, 0, 0, 0, 0usize, 0);
-    let mut exit = Exit::Success;
-    for_each_record(
+    let say = |line: String| match &progress {
+        Some(bar) => bar.println(line),
+        None => {
+            let _ = writeln!(io::stderr().lock(), "{line}");
+        }
+    };
+    let mut report = Report {
+        inputs: args.inputs.clone(),
+        output: args.output.clone().unwrap_or_else(|| "-".into()),
+        complete: true,
+        ..Report::default()
+    };
+    let mut strict_stop = false;
+    let result = for_each_record(
         &args.inputs,
         &pool,
-        |record| converter.convert(record),
+        |record| converter.convert_within(record, limit),
         |record, outcome| {
-            read += 1;
             if let Some(bar) = &progress {
                 bar.inc(1);
             }
             match outcome {
                 Ok(done) => {
-                    converted += 1;
-                    rewritten += usize::from(done.history_rewritten);
-                    for w in &done.warnings {
-                        warnings += 1;
-                        if warnings <= WARNINGS_SHOWN {
-                            let id = done.rows.first().map(|r| r.id.as_str()).unwrap_or("");
-                            let line = format!("warning: {} (id {id}): {w}", record.location);
-                            match &progress {
-                                Some(bar) => bar.println(line),
-                                None => eprintln!("{line}"),
-                            }
+                    for row in &done.rows {
+                        if !out.line(&row.to_json_line(emit))? {
+                            report.stopped = Some("the output was closed".into());
+                            return Ok(false);
                         }
                     }
-                    for row in &done.rows {
-                        rows += 1;
-                        if !out.line(&row.to_json_line(emit))? {
-                            return Ok(false);
+                    report.read += 1;
+                    report.written += 1;
+                    report.rows_written += done.rows.len();
+                    report.history_rewritten += usize::from(done.history_rewritten);
+                    for w in &done.warnings {
+                        report.warnings += 1;
+                        *report.warnings_by_code.entry(w.code).or_default() += 1;
+                        if report.warnings <= WARNINGS_SHOWN {
+                            let id = done.rows.first().map(|r| r.id.as_str()).unwrap_or("");
+                            say(format!("warning: {} (id {id}): {w}", record.location));
+                        }
+                    }
+                    for row in &done.too_long {
+                        report.rows_rejected += 1;
+                        *report.rejects_by_code.entry(row.problem.code).or_default() += 1;
+                        say(format!("error: {} (row {}): {}", record.location, row.id, row.problem));
+                        if let Some(rejects) = &mut rejects {
+                            let line = reject_line(record, "row", Some(&row.id), &row.problem, Some(row.length));
+                            writeln!(rejects, "{line}")?;
                         }
                     }
                     Ok(true)
                 }
                 Err(error) => {
-                    rejected += 1;
-                    let line = format!("error: {error}");
-                    match &progress {
-                        Some(bar) => bar.println(line),
-                        None => writeln!(stderr.lock(), "{line}")?,
-                    }
+                    report.read += 1;
+                    report.rejected += 1;
+                    *report.rejects_by_code.entry(error.problem.code).or_default() += 1;
+                    say(format!("error: {error}"));
                     if let Some(rejects) = &mut rejects {
-                        let report = json!({
-                            "file": &*record.location.file,
-                            "line": record.location.line,
-                            "id": error.id,
-                            "code": error.problem.code,
-                            "path": error.problem.path,
-                            "message": error.problem.message,
-                            "record": record.text.as_deref().unwrap_or(""),
-                        });
-                        writeln!(rejects, "{report}")?;
+                        let length = error.length.map(|n| n as usize);
+                        let line = reject_line(record, "record", error.id.as_deref(), &error.problem, length);
+                        writeln!(rejects, "{line}")?;
                     }
                     if args.strict {
-                        exit = Exit::Error;
+                        strict_stop = true;
+                        report.stopped = Some("--strict: stopped at the first rejected record".into());
                         return Ok(false);
                     }
                     Ok(true)
                 }
             }
         },
-    )?;
+    );
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    out.finish()?;
-    if let Some(mut rejects) = rejects {
-        rejects.flush()?;
+    if let Err(e) = &result {
+        report.stopped = Some(format!("{e:#}"));
     }
-    if warnings > WARNINGS_SHOWN {
-        eprintln!("warning: {} more warnings not shown", warnings - WARNINGS_SHOWN);
+    report.complete = report.stopped.is_none();
+    let exceeded = args.max_rejects.filter(|m| m.exceeded(report.rejected, report.read));
+    let exit = if result.is_err() || strict_stop {
+        Exit::Error
+    } else if exceeded.is_some() {
+        Exit::Problems
+    } else {
+        Exit::Success
+    };
+    // Output only replaces the target after a run that succeeded; the reports are written in any case,
+    // since they say what went wrong.
+    if exit == Exit::Success {
+        out.finish()?;
+    } else {
+        out.abandon();
     }
-    if rewritten > 0 {
-        eprintln!(
-            "warning: in {rewritten} row(s) the {} template drops the reasoning of supervised turns before the last \
-             user message, so those turns train without their thinking; use --expand per-turn to train every turn \
-             with the history the model sees at inference",
-            converter.template.name
-        );
+    if let Some(rejects) = rejects {
+        rejects.commit()?;
     }
-    let expanded = if converter.expand == Expand::PerTurn { format!(", rows written {rows}") } else { String::new() };
-    eprintln!("read {read}, converted {converted}, rejected {rejected}{expanded}");
-    if exit == Exit::Error && args.strict {
+    report.exit_code = exit.code();
+    if let Some(path) = &args.report {
+        let mut file = StagedFile::create(path)?;
+        serde_json::to_writer_pretty(&mut file, &report)?;
+        writeln!(file)?;
+        file.commit()?;
+    }
+    print_summary(&report, converter.template.name.as_str(), converter.expand == Expand::PerTurn || limit.is_some());
+    if strict_stop {
         eprintln!("stopped at the first rejected record (--strict)");
     }
+    if let Some(max) = exceeded {
+        let kept = match &args.output {
+            Some(path) if path != "-" => format!("; {path} was left as it was"),
+            _ => String::new(),
+        };
+        eprintln!(
+            "error: {} of {} records rejected ({:.1}%), over --max-rejects {max}{kept}",
+            report.rejected,
+            report.read,
+            percent(report.rejected, report.read)
+        );
+    }
+    result?;
     Ok(exit)
+}
+
+/// What `--report` writes, and what the summary on stderr says.
+#[derive(Debug, Default, Serialize)]
+struct Report {
+    inputs: Vec<String>,
+    output: String,
+    /// Records read: each is written or rejected.
+    read: usize,
+    written: usize,
+    rejected: usize,
+    /// Rows written: more than `written` with `--expand per-turn`.
+    rows_written: usize,
+    /// Rows over `--max-length` left out of records that were written (per-turn rows).
+    rows_rejected: usize,
+    warnings: usize,
+    warnings_by_code: BTreeMap<&'static str, usize>,
+    /// Rejected records and rows, by error code.
+    rejects_by_code: BTreeMap<&'static str, usize>,
+    /// Rows in which the template dropped the reasoning of supervised turns.
+    history_rewritten: usize,
+    /// Whether all input was read; if not, `stopped` says why.
+    complete: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+    exit_code: u8,
+}
+
+/// One line of `--rejects`: where the record is, what is wrong, and the record as read.
+fn reject_line(
+    record: &RawRecord,
+    kind: &str,
+    id: Option<&str>,
+    problem: &trajkit::ingest::Problem,
+    length: Option<usize>,
+) -> serde_json::Value {
+    let mut line = json!({
+        "file": &*record.location.file,
+        "line": record.location.line,
+        "kind": kind,
+        "id": id,
+        "code": problem.code,
+        "path": problem.path,
+        "message": problem.message,
+    });
+    if let Some(length) = length {
+        line["length"] = json!(length);
+    }
+    line["record"] = json!(record.original());
+    line
+}
+
+fn print_summary(report: &Report, template: &str, rows_differ: bool) {
+    if report.warnings > WARNINGS_SHOWN {
+        eprintln!("warning: {} more warnings not shown", report.warnings - WARNINGS_SHOWN);
+    }
+    if report.history_rewritten > 0 {
+        eprintln!(
+            "warning: in {} row(s) the {template} template drops the reasoning of supervised turns before the last \
+             user message, so those turns train without their thinking; use --expand per-turn to train every turn \
+             with the history the model sees at inference",
+            report.history_rewritten
+        );
+    }
+    let by_code = |counts: &BTreeMap<&str, usize>| {
+        counts.iter().map(|(code, n)| format!("{code} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    if !report.warnings_by_code.is_empty() {
+        eprintln!("warnings: {}", by_code(&report.warnings_by_code));
+    }
+    if !report.rejects_by_code.is_empty() {
+        eprintln!("rejected: {}", by_code(&report.rejects_by_code));
+    }
+    let mut summary = format!("read {}, converted {}, rejected {}", report.read, report.written, report.rejected);
+    if rows_differ {
+        summary.push_str(&format!(", rows written {}", report.rows_written));
+    }
+    if report.rows_rejected > 0 {
+        summary.push_str(&format!(", rows rejected {}", report.rows_rejected));
+    }
+    eprintln!("{summary}");
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+impl MaxRejects {
+    fn exceeded(self, rejected: usize, read: usize) -> bool {
+        match self {
+            MaxRejects::Count(n) => rejected > n,
+            MaxRejects::Percent(p) => percent(rejected, read) > p,
+        }
+    }
 }

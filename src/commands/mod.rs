@@ -2,16 +2,18 @@
 
 pub mod check_mask;
 pub mod convert;
+pub mod eval;
 pub mod inspect_template;
 pub mod pairs;
-pub mod eval;
 pub mod score;
 pub mod settings;
 pub mod stats;
 pub mod validate;
 
-use std::fs::File;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use anyhow::{Context as _, Result};
 
@@ -33,36 +35,61 @@ impl Exit {
     }
 }
 
-/// Where rows go: stdout or a file. A closed pipe (`| head`) ends the run quietly.
+/// The exit code after Ctrl-C (128 + SIGINT), also used for SIGTERM and SIGHUP.
+pub const INTERRUPTED: i32 = 130;
+
+/// Where rows go: stdout, or a file that appears whole or not at all ([`StagedFile`]). A closed pipe
+/// (`| head`) ends the run quietly.
 pub struct Output {
-    writer: BufWriter<Box<dyn Write>>,
+    target: Option<Target>,
     closed: bool,
+}
+
+enum Target {
+    Stdout(BufWriter<io::StdoutLock<'static>>),
+    File(StagedFile),
 }
 
 impl Output {
     pub fn open(path: Option<&str>) -> Result<Output> {
-        let writer: Box<dyn Write> = match path {
-            None | Some("-") => Box::new(io::stdout().lock()),
-            Some(p) => Box::new(File::create(p).with_context(|| format!("cannot create {p}"))?),
+        let target = match path {
+            None | Some("-") => Target::Stdout(BufWriter::with_capacity(1 << 20, io::stdout().lock())),
+            Some(p) => Target::File(StagedFile::create(p)?),
         };
-        Ok(Output { writer: BufWriter::with_capacity(1 << 20, writer), closed: false })
+        Ok(Output { target: Some(target), closed: false })
     }
 
     /// Write one line; false once the reader has gone away.
     pub fn line(&mut self, text: &str) -> Result<bool> {
-        if self.closed {
-            return Ok(false);
-        }
-        let written = self.writer.write_all(text.as_bytes()).and_then(|_| self.writer.write_all(b"\n"));
+        let writer: &mut dyn Write = match &mut self.target {
+            _ if self.closed => return Ok(false),
+            Some(Target::Stdout(w)) => w,
+            Some(Target::File(f)) => f,
+            None => return Ok(false),
+        };
+        let written = writer.write_all(text.as_bytes()).and_then(|_| writer.write_all(b"\n"));
         self.check(written)
     }
 
+    /// Flush stdout, or put the finished file in place. Without this, a file target is left as it
+    /// was before the run.
     pub fn finish(&mut self) -> Result<()> {
-        if !self.closed {
-            let flushed = self.writer.flush();
-            self.check(flushed)?;
+        match self.target.take() {
+            Some(Target::Stdout(mut w)) if !self.closed => {
+                let flushed = w.flush();
+                self.check(flushed)?;
+            }
+            Some(Target::File(f)) => f.commit()?,
+            _ => {}
         }
         Ok(())
+    }
+
+    /// End a run that failed: stdout keeps what was written, a file target is left as it was.
+    pub fn abandon(mut self) {
+        if let Some(Target::Stdout(mut w)) = self.target.take() {
+            let _ = w.flush();
+        }
     }
 
     fn check(&mut self, result: io::Result<()>) -> Result<bool> {
@@ -74,5 +101,112 @@ impl Output {
             }
             Err(e) => Err(e).context("cannot write output"),
         }
+    }
+}
+
+/// A file written under a temporary name beside its target (`.NAME.trajkit-PID.tmp`, same folder so
+/// the rename cannot cross file systems) and renamed over the target once complete and synced. The
+/// target therefore holds its previous contents or the whole new file, never a part of one: an error
+/// (a full disk), Ctrl-C or SIGTERM remove the temporary file; after SIGKILL it is left beside the
+/// target, which is still untouched.
+pub struct StagedFile {
+    target: PathBuf,
+    temp: PathBuf,
+    writer: Option<BufWriter<File>>,
+}
+
+/// Temporary files not yet renamed, for the interrupt handler to remove.
+static STAGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+impl StagedFile {
+    pub fn create(target: &str) -> Result<StagedFile> {
+        let target = PathBuf::from(target);
+        let name =
+            target.file_name().with_context(|| format!("cannot create {}: not a file name", target.display()))?;
+        let temp = target.with_file_name(format!(".{}.trajkit-{}.tmp", name.to_string_lossy(), std::process::id()));
+        let mut staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .with_context(|| format!("cannot create {}", target.display()))?;
+        staged.push(temp.clone());
+        Ok(StagedFile { target, temp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+    }
+
+    /// Flush, sync and rename over the target.
+    pub fn commit(mut self) -> Result<()> {
+        let writer = self.writer.take().expect("a staged file is committed once");
+        let result = writer
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(|file| file.sync_all())
+            .with_context(|| format!("cannot write {}", self.target.display()))
+            .and_then(|()| {
+                let mut staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
+                fs::rename(&self.temp, &self.target)
+                    .with_context(|| format!("cannot create {}", self.target.display()))?;
+                staged.retain(|p| p != &self.temp);
+                Ok(())
+            });
+        if result.is_err() {
+            discard(&self.temp);
+        } else {
+            sync_folder(&self.target);
+        }
+        result
+    }
+}
+
+impl Write for StagedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.as_mut().expect("not yet committed").write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.as_mut().expect("not yet committed").flush()
+    }
+}
+
+impl Drop for StagedFile {
+    /// Not committed: close without writing what is still buffered, and remove the temporary file.
+    fn drop(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            drop(writer.into_parts());
+            discard(&self.temp);
+        }
+    }
+}
+
+fn discard(temp: &Path) {
+    let mut staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = fs::remove_file(temp);
+    staged.retain(|p| p != temp);
+}
+
+/// Make the rename itself durable (best effort; only where folders can be opened and synced).
+fn sync_folder(target: &Path) {
+    #[cfg(unix)]
+    if let Some(folder) = target.parent() {
+        let folder = if folder.as_os_str().is_empty() { Path::new(".") } else { folder };
+        let _ = File::open(folder).and_then(|f| f.sync_all());
+    }
+    #[cfg(not(unix))]
+    let _ = target;
+}
+
+/// On Ctrl-C, SIGTERM or SIGHUP: remove the temporary files of unfinished output, then exit 130.
+/// Output already complete stays; stdout is cut where it was.
+pub fn clean_up_on_interrupt() {
+    let installed = ctrlc::set_handler(|| {
+        let staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
+        for temp in staged.iter() {
+            let _ = fs::remove_file(temp);
+        }
+        let _ = writeln!(io::stderr(), "trajkit: interrupted");
+        std::process::exit(INTERRUPTED);
+    });
+    if let Err(e) = installed {
+        let _ = writeln!(io::stderr(), "trajkit: warning: cannot handle Ctrl-C: {e}");
     }
 }

@@ -111,6 +111,8 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 /// Records are processed in batches of this many: large enough to keep every core busy, small
 /// enough that memory stays flat however long the input is.
 const BATCH: usize = 512;
+/// A batch also ends once it holds this much text, so that a file of huge records stays flat too.
+const BATCH_BYTES: usize = 64 << 20;
 
 /// Run `work` on every record of `inputs` in parallel and hand the results to `sink` in input
 /// order. `sink` returns false to stop early.
@@ -124,9 +126,12 @@ pub fn for_each_record<T: Send>(
     for input in inputs {
         let mut reader = RecordReader::open(input, next_index).with_context(|| format!("cannot open {input}"))?;
         loop {
-            let mut batch = Vec::with_capacity(BATCH);
-            for record in reader.by_ref().take(BATCH) {
-                batch.push(record.with_context(|| format!("reading {input}"))?);
+            let (mut batch, mut bytes) = (Vec::with_capacity(BATCH), 0);
+            while batch.len() < BATCH && bytes < BATCH_BYTES {
+                let Some(record) = reader.next() else { break };
+                let record = record.with_context(|| format!("reading {input}"))?;
+                bytes += record.text.as_ref().map_or(0, String::len);
+                batch.push(record);
             }
             if batch.is_empty() {
                 break;
