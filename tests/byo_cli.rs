@@ -75,7 +75,8 @@ fn hub_names_resolve_from_the_local_cache() {
     let dir = scratch("hub");
     let cache = hub_cache(&dir);
     let input = write_input(&dir, &[chat("a")]);
-    let by_name = trajkit(&["convert", input.to_str().unwrap(), "--template", "acme/tiny-llama"], &[("HF_HUB_CACHE", &cache)]);
+    let by_name =
+        trajkit(&["convert", input.to_str().unwrap(), "--template", "acme/tiny-llama"], &[("HF_HUB_CACHE", &cache)]);
     assert!(by_name.status.success(), "{}", stderr(&by_name));
     let folder = Path::new(TOKENIZERS).join("llama3_1");
     let by_path = trajkit(&["convert", input.to_str().unwrap(), "--template", folder.to_str().unwrap()], &[]);
@@ -87,7 +88,14 @@ fn hub_names_resolve_from_the_local_cache() {
     // HF_HOME/hub is the default cache, and --tokenizer takes Hub names too.
     let home = dir.clone();
     let out = trajkit(
-        &["convert", input.to_str().unwrap(), "--template", "acme/tiny-llama@0123abcd", "--tokenizer", "acme/tiny-llama"],
+        &[
+            "convert",
+            input.to_str().unwrap(),
+            "--template",
+            "acme/tiny-llama@0123abcd",
+            "--tokenizer",
+            "acme/tiny-llama",
+        ],
         &[("HF_HOME", &home)],
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -139,15 +147,26 @@ fn refusals_unsupported_constructs_and_underivable_spans_are_located_errors() {
         std::fs::write(&path, template).unwrap();
         let rejects = dir.join("rejects.jsonl");
         let out = trajkit(
-            &["convert", input.to_str().unwrap(), "--template", path.to_str().unwrap(), "--rejects", rejects.to_str().unwrap()],
+            &[
+                "convert",
+                input.to_str().unwrap(),
+                "--template",
+                path.to_str().unwrap(),
+                "--rejects",
+                rejects.to_str().unwrap(),
+            ],
             &[],
         );
-        let reject: Value = serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().lines().next().unwrap_or("null")).unwrap();
+        let reject: Value =
+            serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().lines().next().unwrap_or("null")).unwrap();
         (stderr(&out), reject)
     };
     // raise_exception: the record, the template's message.
     let (err, reject) = run("{{ raise_exception('Only system/user roles, please') }}");
-    assert!(err.contains("in.jsonl:1") && err.contains("(id r1)") && err.contains("Only system/user roles, please"), "{err}");
+    assert!(
+        err.contains("in.jsonl:1") && err.contains("(id r1)") && err.contains("Only system/user roles, please"),
+        "{err}"
+    );
     assert_eq!(reject["code"], "template_refused");
     // A jinja2 filter minijinja does not have: named in the record's error.
     let (err, reject) = run("{% for m in messages %}{{ m.content | center(9) }}{% endfor %}");

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::settings::{for_each_record, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{CheckMaskArgs, ColorArg};
-use trajkit::check::{lint, supervised_runs, turns, TurnGrammar, Violation};
+use trajkit::check::{lint, row_turns, supervised_runs, TextGrammar, Violation};
 use trajkit::emit::RowInfo;
 use trajkit::pipeline::Converter;
 use trajkit::source::RawRecord;
@@ -46,6 +46,9 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
     };
     let mut out = Output::open(None)?;
     let mut stats = Summary::default();
+    // A user's template given with --template: its turn markers, probed, for rows whose markers are
+    // not control tokens of a known family (docs/templates.md).
+    let markers = template_markers(&args.render);
 
     let rows_of = |record: &RawRecord| -> Result<Vec<Checked>, String> {
         let text = record.text.as_ref().map_err(|e| e.clone())?;
@@ -99,7 +102,7 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
         };
         for row in rows {
             let tokenizer = tokenizer_for(&row.info, &args.render.tokenizer, &tokenizers)?;
-            let report = check_row(&row, &tokenizer);
+            let report = check_row(&row, &tokenizer, markers.as_ref());
             stats.add(&row, &report);
             if args.rows.is_none_or(|n| stats.rows <= n) {
                 let text = render_report(&row, &report, &tokenizer, args.full, color);
@@ -145,8 +148,22 @@ struct Report {
     empty_think_supervised: usize,
 }
 
-fn check_row(row: &Checked, tok: &TextTokenizer) -> Report {
-    let Some(grammar) = TurnGrammar::for_row(&row.info.template, tok, &row.ids) else {
+/// The probed turn markers of `--template` when it is a user's template.
+fn template_markers(flags: &crate::cli::RenderFlags) -> Option<TextGrammar> {
+    if trajkit::render::Builtin::parse(&flags.template).is_some() && !std::path::Path::new(&flags.template).exists() {
+        return None;
+    }
+    let options = trajkit::render::load::LoadOptions {
+        variant: flags.template_name.as_deref(),
+        tokenizer: flags.tokenizer.as_deref(),
+        date: trajkit::render::Date::today(),
+    };
+    let loaded = trajkit::render::load::load_with(&flags.template, options).ok()?;
+    Some(loaded.template.turn_markers().clone())
+}
+
+fn check_row(row: &Checked, tok: &TextTokenizer, markers: Option<&TextGrammar>) -> Report {
+    let Some(turns) = row_turns(&row.info.template, tok, &row.ids, markers) else {
         return Report {
             violations: vec![Violation {
                 code: "unknown_grammar",
@@ -155,7 +172,6 @@ fn check_row(row: &Checked, tok: &TextTokenizer) -> Report {
             empty_think_supervised: 0,
         };
     };
-    let turns = turns(&row.ids, &grammar, tok);
     let violations = lint(&row.mask, &turns, &row.info.no_loss_turns);
     let empty_think_supervised = supervised_runs(&row.mask)
         .iter()
