@@ -96,6 +96,58 @@ impl Row {
     }
 }
 
+impl Row {
+    /// The row as one JSON line appended to `out` (no trailing newline): the same bytes as
+    /// [`Row::to_json_line`], with the token columns written directly (they are most of a row).
+    pub fn write_json_line(&self, kind: EmitKind, out: &mut Vec<u8>) {
+        if kind != EmitKind::Tokens {
+            out.extend_from_slice(self.to_json_line(kind).as_bytes());
+            return;
+        }
+        fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+            serde_json::to_writer(out, value).expect("rows serialize");
+        }
+        out.extend_from_slice(b"{\"id\":");
+        json(out, self.id.as_str());
+        out.extend_from_slice(b",\"input_ids\":[");
+        let mut digits = itoa::Buffer::new();
+        for (i, &id) in self.input_ids.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(digits.format(id).as_bytes());
+        }
+        out.extend_from_slice(b"],\"assistant_masks\":[");
+        for (i, &m) in self.assistant_masks.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(digits.format(m).as_bytes());
+        }
+        out.extend_from_slice(b"],\"labels\":[");
+        for (i, (&id, &m)) in self.input_ids.iter().zip(&self.assistant_masks).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match m {
+                1 => out.extend_from_slice(digits.format(id).as_bytes()),
+                _ => out.extend_from_slice(b"-100"),
+            }
+        }
+        out.extend_from_slice(b"],\"messages\":");
+        json(out, self.messages.as_slice());
+        out.extend_from_slice(b",\"tools\":");
+        json(out, &serde_json::to_string(&self.tools).expect("JSON values serialize"));
+        if !self.meta.is_empty() {
+            out.extend_from_slice(b",\"meta\":");
+            json(out, &serde_json::to_string(&self.meta).expect("JSON values serialize"));
+        }
+        out.extend_from_slice(b",\"trajkit\":");
+        json(out, &self.info);
+        out.push(b'}');
+    }
+}
+
 #[derive(Serialize)]
 struct TokensRow<'a> {
     id: &'a str,
@@ -124,4 +176,39 @@ struct TextRow<'a> {
     text: &'a str,
     spans: Vec<[usize; 2]>,
     trajkit: &'a RowInfo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conversation::{Message, Role};
+
+    #[test]
+    fn written_lines_equal_serialized_lines() {
+        let mut c = Conversation::default();
+        c.messages.push(Message::new(Role::User, "hé \"quoted\"\n"));
+        c.messages.push(Message::new(Role::Assistant, "ok"));
+        c.tools.push(serde_json::json!({"type": "function", "function": {"name": "f"}}));
+        let rendered =
+            Rendered { text: "abc".into(), supervised: std::iter::once(1..2).collect(), ordinary: Vec::new() };
+        let mut row = Row::new("r\u{1}1".into(), &c, rendered, true);
+        row.input_ids = vec![0, 151644, 7, 4294967295];
+        row.assistant_masks = vec![0, 1, 1, 0];
+        row.info = RowInfo { template: "qwen3".into(), tokenizer: Some("qwen3".into()), no_loss_turns: vec![2] };
+        for meta in [false, true] {
+            if meta {
+                row.meta.insert("k".into(), serde_json::json!([1.5, null]));
+            }
+            for kind in [EmitKind::Tokens, EmitKind::Messages, EmitKind::Text] {
+                let mut out = Vec::new();
+                row.write_json_line(kind, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), row.to_json_line(kind), "{kind:?}");
+            }
+        }
+        row.input_ids.clear();
+        row.assistant_masks.clear();
+        let mut out = Vec::new();
+        row.write_json_line(EmitKind::Tokens, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), row.to_json_line(EmitKind::Tokens));
+    }
 }

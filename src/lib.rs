@@ -26,6 +26,7 @@ pub mod eval;
 pub mod ingest;
 pub mod mask;
 pub mod pairs;
+pub mod parquet_out;
 pub mod parse;
 pub mod pipeline;
 pub mod render;

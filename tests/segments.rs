@@ -19,10 +19,40 @@ fn golden_texts(path: &str) -> Vec<String> {
 /// Deterministic pseudo-random text built from pieces that stress the cutting rule.
 fn tricky_texts(seed: u64, count: usize) -> Vec<String> {
     const PIECES: &[&str] = &[
-        "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<think>", "</think>", "<tool_call>", "</tool_call>",
-        "<|start|>", "<|end|>", "<|message|>", "<|channel|>", "<|return|>", "<|call|>", "<|constrain|>",
-        "<|im_start", "|>", "<|", "\n", "\n\n", " ", "  ", "\t", "user", "assistant", "héllo", "日本語", "🙂",
-        "{\"a\": 1}", "e\u{301}", "<<|im_end|>>", "<|im_end|><|im_start|>", "x", "1234", "\r\n",
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|endoftext|>",
+        "<think>",
+        "</think>",
+        "<tool_call>",
+        "</tool_call>",
+        "<|start|>",
+        "<|end|>",
+        "<|message|>",
+        "<|channel|>",
+        "<|return|>",
+        "<|call|>",
+        "<|constrain|>",
+        "<|im_start",
+        "|>",
+        "<|",
+        "\n",
+        "\n\n",
+        " ",
+        "  ",
+        "\t",
+        "user",
+        "assistant",
+        "héllo",
+        "日本語",
+        "🙂",
+        "{\"a\": 1}",
+        "e\u{301}",
+        "<<|im_end|>>",
+        "<|im_end|><|im_start|>",
+        "x",
+        "1234",
+        "\r\n",
     ];
     let mut state = seed;
     let mut next = || {
@@ -65,4 +95,95 @@ fn gpt_oss_segments_equal_whole_encode() {
     let mut texts = golden_texts("fixtures/golden/harmony.jsonl");
     texts.extend(tricky_texts(2, 400));
     assert_same(&tok, &texts);
+}
+
+/// Text for the ASCII fast path: every ASCII character, contractions in any case, digits next to
+/// whitespace runs, newlines before and after visible characters, and non-ASCII characters (which
+/// go to the tokenizers crate) right next to the points where text is cut.
+fn ascii_heavy_texts(seed: u64, count: usize) -> Vec<String> {
+    const PIECES: &[&str] = &[
+        " ",
+        "  ",
+        "   ",
+        "\t",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\r",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\x1f",
+        "\x00",
+        "\x7f",
+        "'",
+        "'s",
+        "'S",
+        "'re",
+        "'RE",
+        "'rE",
+        "'ve",
+        "'ll",
+        "'LL",
+        "'m",
+        "'d",
+        "'x",
+        "''",
+        "a",
+        "Hello",
+        "world",
+        "ZZ",
+        "1",
+        "42",
+        "3.14",
+        "-7",
+        "{\"k\": [1, 2.5, true]}",
+        "<tool_call>",
+        "</think>",
+        "<|im_end|>",
+        "<|im_start|>",
+        "!!",
+        "?",
+        "...",
+        "#",
+        "_",
+        "é",
+        "Lucía",
+        "e\u{301}",
+        "日本",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{85}",
+        "ſ",
+        "K",
+        "٣",
+        "🙂",
+    ];
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut texts: Vec<String> = (0..count)
+        .map(|_| {
+            let n = 1 + next() % 60;
+            (0..n).map(|_| PIECES[next() % PIECES.len()]).collect::<String>()
+        })
+        .collect();
+    // Every ASCII character alone and between letters, digits and spaces.
+    for b in 0u8..128 {
+        let c = b as char;
+        for context in ["{c}", "a{c}b", " {c} ", "1{c}2", "{c}{c}{c}x", "\n{c}\n", "'{c}", "  {c}"] {
+            texts.push(context.replace("{c}", &c.to_string()));
+        }
+    }
+    texts
+}
+
+#[test]
+fn qwen3_fast_path_equals_whole_encode() {
+    let tok = tokenizer(Embedded::Qwen3);
+    assert!(tok.has_fast_path(), "the embedded Qwen3 tokenizer takes the fast path");
+    assert_same(&tok, &ascii_heavy_texts(3, 3000));
+    assert!(!tokenizer(Embedded::GptOss).has_fast_path(), "GPT-OSS has another pattern");
 }

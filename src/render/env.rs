@@ -10,7 +10,7 @@
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind};
 
-use super::pyjson::{dumps_with, DumpOptions};
+use super::pyjson::{dumps_template_value, dumps_with, DumpOptions};
 
 pub const TRAIN_OPEN: char = '\u{FDD0}';
 pub const TRAIN_CLOSE: char = '\u{FDD1}';
@@ -65,8 +65,20 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
             "tojson: Object of type Undefined is not JSON serializable",
         ));
     }
+    let options = dump_options(&args, &kwargs);
+    // The values templates dump are written directly; anything else goes through serde_json, with
+    // its errors first as before.
+    if let Ok(options) = &options {
+        if let Some(text) = dumps_template_value(value, options) {
+            return Ok(Value::from_safe_string(text));
+        }
+    }
     let json =
         serde_json::to_value(value).map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("tojson: {e}")))?;
+    Ok(Value::from_safe_string(dumps_with(&json, &options?)))
+}
+
+fn dump_options(args: &Rest<Value>, kwargs: &Kwargs) -> Result<DumpOptions, Error> {
     let positional = |i: usize| args.get(i).cloned();
     let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.or(positional(0).map(|v| v.is_true()));
     let indent: Option<Value> = kwargs.get::<Option<Value>>("indent")?.or(positional(1));
@@ -91,7 +103,7 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
         }
     }
     options.sort_keys = sort_keys.unwrap_or(false);
-    Ok(Value::from_safe_string(dumps_with(&json, &options)))
+    Ok(options)
 }
 
 /// Whether a template marks trainable spans with `{% generation %}` (the test transformers uses).

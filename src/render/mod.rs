@@ -5,6 +5,7 @@
 //! (see [`env`]). Built-in templates mark their trainable spans themselves; a user's template marks
 //! them with `{% generation %}` blocks when it has them.
 
+pub mod context;
 pub mod derive;
 pub mod env;
 pub mod harmony;
@@ -19,7 +20,7 @@ use std::ops::Range;
 use minijinja::Value;
 use serde_json::{Map, Value as Json};
 
-use crate::conversation::{ArgumentsForm, Conversation, Role};
+use crate::conversation::{Conversation, Role};
 pub use env::Date;
 use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, ORDINARY_CLOSE, ORDINARY_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
 pub use harmony::{HarmonyOptions, ReasoningEffort};
@@ -292,47 +293,51 @@ impl ChatTemplate {
         self.builtin.is_some_and(|b| b.splits_inline_reasoning())
     }
 
+    /// The template's variables, built directly as minijinja values ([`context`]): the same values
+    /// `Value::from(Serde(json))` gives for the JSON messages, tools and special tokens.
     fn context(&self, conversation: &Conversation, options: &RenderOptions, add_generation_prompt: bool) -> Value {
         let builtin = self.builtin.is_some();
-        let messages: Vec<Json> = conversation
+        let split = self.splits_reasoning();
+        let messages: Vec<Value> = conversation
             .messages
             .iter()
-            .map(|m| {
-                let mut json = m.to_json(ArgumentsForm::AsGiven, self.splits_reasoning());
-                if !builtin {
-                    // A user's template sees messages as transformers passes them.
-                    json = derive::as_transformers_passes(json);
-                }
-                if builtin && m.role == Role::Assistant {
-                    json.as_object_mut()
-                        .expect("a message is an object")
-                        .insert("trajkit_train".into(), Json::Bool(m.train));
-                }
-                json
+            .map(|m| match builtin {
+                true => context::message_value(m, split, builtin),
+                // A user's template sees messages as transformers passes them (reasoning also as
+                // `thinking`, see derive::as_transformers_passes).
+                false => context::json_value(&derive::as_transformers_passes(
+                    m.to_json(crate::conversation::ArgumentsForm::AsGiven, split),
+                )),
             })
             .collect();
-        let mut ctx = self.special_tokens.clone();
-        ctx.insert("messages".into(), Json::Array(messages));
+        let mut ctx = context::ValueMap::with_capacity(self.special_tokens.len() + 5);
+        for (k, v) in &self.special_tokens {
+            ctx.insert(Value::from(k.as_str()), context::json_value(v));
+        }
+        let mut set = |k: &str, v: Value| {
+            ctx.insert(Value::from(k), v);
+        };
+        set("messages", Value::from_object(messages));
         if !conversation.tools.is_empty() {
-            ctx.insert("tools".into(), Json::Array(conversation.tools.clone()));
+            set("tools", context::json_list(&conversation.tools));
         } else if !builtin {
-            ctx.insert("tools".into(), Json::Null); // transformers passes tools=None
+            set("tools", Value::from(())); // transformers passes tools=None
         }
         if !builtin {
-            ctx.insert("documents".into(), Json::Null);
+            set("documents", Value::from(()));
         }
-        ctx.insert("add_generation_prompt".into(), Json::Bool(add_generation_prompt));
+        set("add_generation_prompt", Value::from(add_generation_prompt));
         if builtin {
-            let mut t = Map::new();
-            t.insert("reasoning".into(), Json::String(options.reasoning.as_str().into()));
+            let mut t = context::ValueMap::with_capacity(2);
+            t.insert(Value::from("reasoning"), Value::from(options.reasoning.as_str()));
             let empty_think = if options.train_empty_think { "train" } else { "context" };
-            t.insert("empty_think".into(), Json::String(empty_think.into()));
-            ctx.insert("trajkit".into(), Json::Object(t));
+            t.insert(Value::from("empty_think"), Value::from(empty_think));
+            set("trajkit", Value::from_object(t));
             if self.builtin == Some(Builtin::Harmony) {
-                ctx.insert("harmony".into(), options.harmony.to_json());
+                set("harmony", context::json_value(&options.harmony.to_json()));
             }
         }
-        Value::from(minijinja::value::Serde(Json::Object(ctx)))
+        Value::from_object(ctx)
     }
 }
 

@@ -107,6 +107,79 @@ fn write_value(out: &mut String, value: &Value, o: &DumpOptions, depth: usize) {
     }
 }
 
+/// [`dumps_with`] of `serde_json::to_value(value)` for a minijinja value, written directly, for the
+/// values templates pass to `tojson` (numbers, strings, booleans, none, and lists and maps built from
+/// them); `None` for anything else (the caller then goes through serde_json).
+pub fn dumps_template_value(value: &minijinja::Value, options: &DumpOptions) -> Option<String> {
+    let mut out = String::new();
+    write_template_value(&mut out, value, options, 0)?;
+    Some(out)
+}
+
+fn write_template_value(out: &mut String, value: &minijinja::Value, o: &DumpOptions, depth: usize) -> Option<()> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::None | ValueKind::Undefined => out.push_str("null"),
+        ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
+        ValueKind::Number if value.is_integer() => match i64::try_from(value.clone()) {
+            Ok(i) => out.push_str(&i.to_string()),
+            Err(_) => out.push_str(&u64::try_from(value.clone()).ok()?.to_string()),
+        },
+        ValueKind::Number => {
+            let f = f64::try_from(value.clone()).ok()?;
+            // serde_json turns a non-finite float into null.
+            match f.is_finite() {
+                true => out.push_str(&float_repr(f)),
+                false => out.push_str("null"),
+            }
+        }
+        ValueKind::String => write_string(out, value.as_str()?, o.ensure_ascii),
+        ValueKind::Seq => {
+            let items = value.downcast_object_ref::<Vec<minijinja::Value>>()?;
+            if items.is_empty() {
+                out.push_str("[]");
+                return Some(());
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&o.item_separator);
+                }
+                newline_indent(out, o, depth + 1);
+                write_template_value(out, item, o, depth + 1)?;
+            }
+            newline_indent(out, o, depth);
+            out.push(']');
+        }
+        ValueKind::Map => {
+            let map = value.downcast_object_ref::<indexmap::IndexMap<minijinja::Value, minijinja::Value>>()?;
+            if map.is_empty() {
+                out.push_str("{}");
+                return Some(());
+            }
+            let mut entries: Vec<(&str, &minijinja::Value)> =
+                map.iter().map(|(k, v)| Some((k.as_str()?, v))).collect::<Option<_>>()?;
+            if o.sort_keys {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push_str(&o.item_separator);
+                }
+                newline_indent(out, o, depth + 1);
+                write_string(out, k, o.ensure_ascii);
+                out.push_str(&o.key_separator);
+                write_template_value(out, v, o, depth + 1)?;
+            }
+            newline_indent(out, o, depth);
+            out.push('}');
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
 fn newline_indent(out: &mut String, o: &DumpOptions, depth: usize) {
     if let Some(indent) = &o.indent {
         out.push('\n');
@@ -220,6 +293,24 @@ mod tests {
         assert_eq!(dumps(&v), r#"{"b": [1, 2.5, "é\n\"\u0001"], "a": {}, "c": []}"#);
         let o = DumpOptions { sort_keys: true, ensure_ascii: true, ..Default::default() };
         assert_eq!(dumps_with(&v, &o), r#"{"a": {}, "b": [1, 2.5, "\u00e9\n\"\u0001"], "c": []}"#);
+    }
+
+    #[test]
+    fn template_values_dump_as_their_json() {
+        let v = json!({"b": [1, -2, 18446744073709551615u64, 2.5, 1e-7, 100.0, "é\n\"\u{1}", true, null], "a": {}, "c": [], "d": {"z": [{}]}});
+        let value = minijinja::Value::from(minijinja::value::Serde(&v));
+        for options in [
+            DumpOptions::default(),
+            DumpOptions { sort_keys: true, ensure_ascii: true, ..Default::default() },
+            DumpOptions::default().with_indent(Some("  ".into())),
+        ] {
+            let json = serde_json::to_value(&value).unwrap();
+            assert_eq!(dumps_template_value(&value, &options).unwrap(), dumps_with(&json, &options));
+        }
+        let direct = crate::render::context::json_value(&v);
+        assert_eq!(dumps_template_value(&direct, &DumpOptions::default()).unwrap(), dumps(&v));
+        assert_eq!(dumps_template_value(&minijinja::Value::from(f64::NAN), &DumpOptions::default()).unwrap(), "null");
+        assert!(dumps_template_value(&minijinja::Value::from(i128::MAX), &DumpOptions::default()).is_none());
     }
 
     #[test]

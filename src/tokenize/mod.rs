@@ -6,11 +6,12 @@
 //! user content, TRAPS 10) becomes the control token. The two tokenizers trajkit's built-in
 //! templates need ship inside the binary, gzip-compressed, so the default run needs no files.
 
+mod fast;
 mod segments;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A tokenizer that trajkit carries in its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,8 +97,9 @@ pub struct Tokens {
 #[derive(Clone)]
 pub struct TextTokenizer {
     inner: Arc<tokenizers::Tokenizer>,
-    /// The same tokenizer with control-token matching off, for text that must stay ordinary.
-    ordinary: Arc<tokenizers::Tokenizer>,
+    /// The same tokenizer with control-token matching off, for text that must stay ordinary; made
+    /// on first use (only Harmony has ordinary text), since it is a copy of the whole tokenizer.
+    ordinary: Arc<OnceLock<tokenizers::Tokenizer>>,
     /// Encodes segment by segment, each distinct segment once.
     segments: Arc<segments::SegmentEncoder>,
     /// The same for ordinary text (never cut: it has no control tokens).
@@ -134,17 +136,31 @@ impl TextTokenizer {
                 })?
             }
         };
-        let inner = tokenizers::Tokenizer::from_bytes(&bytes)
-            .map_err(|err| TokenizeError::Load { path: source.describe(), message: err.to_string() })?;
-        let mut ordinary = inner.clone();
-        ordinary.set_encode_special_tokens(true);
+        // Both parse the same JSON; on two cores they take the time of one.
+        let (inner, fast) =
+            rayon::join(|| tokenizers::Tokenizer::from_bytes(&bytes), || fast::FastBpe::from_json(&bytes));
+        let inner = inner.map_err(|err| TokenizeError::Load { path: source.describe(), message: err.to_string() })?;
         Ok(TextTokenizer {
-            segments: Arc::new(segments::SegmentEncoder::new(&inner)),
+            segments: Arc::new(segments::SegmentEncoder::new(&inner, fast)),
             ordinary_segments: Arc::new(segments::SegmentEncoder::uncut()),
             inner: Arc::new(inner),
-            ordinary: Arc::new(ordinary),
+            ordinary: Arc::new(OnceLock::new()),
             source: source.clone(),
         })
+    }
+
+    fn ordinary(&self) -> &tokenizers::Tokenizer {
+        self.ordinary.get_or_init(|| {
+            let mut ordinary = (*self.inner).clone();
+            ordinary.set_encode_special_tokens(true);
+            ordinary
+        })
+    }
+
+    /// Whether segments are encoded by trajkit's exact fast path (ASCII text of Qwen-style
+    /// byte-level BPE tokenizers) rather than only by the tokenizers crate.
+    pub fn has_fast_path(&self) -> bool {
+        self.segments.has_fast_path()
     }
 
     /// Encode `text`, treating the byte ranges in `ordinary` (sorted, disjoint) as plain text even
@@ -155,11 +171,12 @@ impl TextTokenizer {
         text: &str,
         ordinary: &[std::ops::Range<usize>],
     ) -> Result<Tokens, TokenizeError> {
-        let mut tokens = Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
+        let mut tokens =
+            Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
         let mut at = 0;
         for r in ordinary {
             self.segments.encode_into(&self.inner, &text[at..r.start], at, &mut tokens)?;
-            self.ordinary_segments.encode_into(&self.ordinary, &text[r.clone()], r.start, &mut tokens)?;
+            self.ordinary_segments.encode_into(self.ordinary(), &text[r.clone()], r.start, &mut tokens)?;
             at = r.end;
         }
         self.segments.encode_into(&self.inner, &text[at..], at, &mut tokens)?;

@@ -10,13 +10,17 @@
 //! match of a special, unnormalized added token without whitespace stripping, found with the
 //! tokenizer's own matching rule (leftmost-longest over all its unnormalized added tokens), so every
 //! segment is encoded under the same conditions as in one whole encode. Tests compare the two.
+//!
+//! Segments not yet seen are encoded by [`super::fast`] where the tokenizer allows it (ASCII runs of
+//! Qwen-style byte-level BPE), else by the tokenizers crate.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use super::fast::{cut_points, FastBpe, QuickBuild};
 use super::{TokenizeError, Tokens};
 
 /// A segment's encoding, offsets relative to the segment start.
@@ -32,12 +36,15 @@ pub(super) struct SegmentEncoder {
     /// For each pattern: the token id to emit when the text may be cut there, else `None`.
     cut_ids: Vec<Option<u32>>,
     shards: Vec<Mutex<Shard>>,
-    hasher: std::collections::hash_map::RandomState,
+    hasher: QuickBuild,
+    /// The exact fast path for ASCII text, when the tokenizer is one it reproduces and every added
+    /// token is cut here (so none is left inside a segment).
+    fast: Option<FastBpe>,
 }
 
 #[derive(Default)]
 struct Shard {
-    map: HashMap<Box<str>, Arc<Encoded>>,
+    map: HashMap<Box<str>, Arc<Encoded>, QuickBuild>,
     tokens: usize,
 }
 
@@ -47,16 +54,23 @@ const SHARD_BUDGET: usize = 256 * 1024;
 const SHARDS: usize = 16;
 
 impl SegmentEncoder {
-    pub(super) fn new(tokenizer: &tokenizers::Tokenizer) -> SegmentEncoder {
+    /// `fast`: the fast path the tokenizer's `tokenizer.json` allows, if any.
+    pub(super) fn new(tokenizer: &tokenizers::Tokenizer, fast: Option<FastBpe>) -> SegmentEncoder {
         let mut patterns = Vec::new();
         let mut cut_ids = Vec::new();
         let mut added: Vec<(u32, tokenizers::AddedToken)> = tokenizer.get_added_tokens_decoder().into_iter().collect();
         added.sort_by_key(|(id, _)| *id);
+        // The fast path needs every added token cut out before it sees the text.
+        let mut all_cut = true;
         for (id, token) in added {
             if token.normalized || token.content.is_empty() {
+                all_cut = false;
                 continue;
             }
-            let clean = token.special && !token.lstrip && !token.rstrip && !token.single_word;
+            // Special or not, an added token is split off whole by the tokenizer (the same rule for
+            // both, unless special tokens are encoded as text, which this encoder is never used for).
+            let clean = !token.lstrip && !token.rstrip && !token.single_word;
+            all_cut &= clean && !token.content.bytes().any(|b| b.is_ascii_digit() || b == b'\n');
             patterns.push(token.content);
             cut_ids.push(clean.then_some(id));
         }
@@ -68,6 +82,7 @@ impl SegmentEncoder {
             cut_ids,
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: Default::default(),
+            fast: fast.filter(|_| all_cut),
         }
     }
 
@@ -78,12 +93,18 @@ impl SegmentEncoder {
             cut_ids: Vec::new(),
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             hasher: Default::default(),
+            fast: None,
         }
+    }
+
+    pub(super) fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
     }
 
     /// Encode `text` segment by segment; equal to `tokenizer.encode(text, false)`.
     pub(super) fn encode(&self, tokenizer: &tokenizers::Tokenizer, text: &str) -> Result<Tokens, TokenizeError> {
-        let mut tokens = Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
+        let mut tokens =
+            Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
         self.encode_into(tokenizer, text, 0, &mut tokens)?;
         Ok(tokens)
     }
@@ -126,17 +147,12 @@ impl SegmentEncoder {
     }
 
     fn lookup(&self, tokenizer: &tokenizers::Tokenizer, piece: &str) -> Result<Arc<Encoded>, TokenizeError> {
-        let mut h = self.hasher.build_hasher();
-        piece.hash(&mut h);
-        let shard = &self.shards[(h.finish() as usize) % SHARDS];
+        // Bits the shard's own map does not use for its buckets.
+        let shard = &self.shards[((self.hasher.hash_one(piece) >> 32) as usize) % SHARDS];
         if let Some(hit) = shard.lock().expect("segment cache lock").map.get(piece) {
             return Ok(hit.clone());
         }
-        let e = tokenizer.encode(piece, false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
-        let encoded = Arc::new(Encoded {
-            ids: e.get_ids().into(),
-            offsets: e.get_offsets().iter().map(|&(s, t)| (s as u32, t as u32)).collect(),
-        });
+        let encoded = Arc::new(self.encode_piece(tokenizer, piece)?);
         let mut shard = shard.lock().expect("segment cache lock");
         if shard.tokens + encoded.ids.len() > SHARD_BUDGET {
             // Bounded memory: start the shard afresh rather than track recency.
@@ -146,5 +162,45 @@ impl SegmentEncoder {
         shard.tokens += encoded.ids.len();
         shard.map.insert(piece.into(), encoded.clone());
         Ok(encoded)
+    }
+
+    /// One segment's encoding: ASCII runs by the fast path when there is one, the rest (and
+    /// everything without it) by the tokenizer.
+    fn encode_piece(&self, tokenizer: &tokenizers::Tokenizer, piece: &str) -> Result<Encoded, TokenizeError> {
+        let (mut ids, mut offsets) = (Vec::with_capacity(piece.len() / 3), Vec::with_capacity(piece.len() / 3));
+        let slow = |range: std::ops::Range<usize>, ids: &mut Vec<u32>, offsets: &mut Vec<(u32, u32)>| {
+            let e = tokenizer.encode(&piece[range.clone()], false).map_err(|e| TokenizeError::Encode(e.to_string()))?;
+            ids.extend_from_slice(e.get_ids());
+            let base = range.start as u32;
+            offsets.extend(e.get_offsets().iter().map(|&(s, t)| (base + s as u32, base + t as u32)));
+            Ok::<(), TokenizeError>(())
+        };
+        let bytes = piece.as_bytes();
+        match &self.fast {
+            None => slow(0..piece.len(), &mut ids, &mut offsets)?,
+            Some(fast) if bytes.is_ascii() => fast.encode_ascii(bytes, 0, &mut ids, &mut offsets),
+            Some(fast) => {
+                // Runs between cut points, consecutive runs of the same kind taken together.
+                let mut group = 0..0;
+                let mut group_ascii = true;
+                for cut in cut_points(bytes).chain(std::iter::once(bytes.len())) {
+                    let ascii = bytes[group.end..cut].is_ascii();
+                    if ascii != group_ascii && !group.is_empty() {
+                        match group_ascii {
+                            true => fast.encode_ascii(&bytes[group.clone()], group.start, &mut ids, &mut offsets),
+                            false => slow(group.clone(), &mut ids, &mut offsets)?,
+                        }
+                        group = group.end..group.end;
+                    }
+                    group_ascii = ascii;
+                    group.end = cut;
+                }
+                match group_ascii {
+                    true => fast.encode_ascii(&bytes[group.clone()], group.start, &mut ids, &mut offsets),
+                    false => slow(group, &mut ids, &mut offsets)?,
+                }
+            }
+        }
+        Ok(Encoded { ids: ids.into(), offsets: offsets.into() })
     }
 }
