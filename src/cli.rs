@@ -144,9 +144,22 @@ pub struct ConvertArgs {
     /// from the start, keeping the system message and tools, until they fit.
     #[arg(long, value_enum, default_value = "drop", requires = "max_length")]
     pub truncate: TruncateArg,
+    /// Output format: jsonl, or parquet (default: parquet when -o ends in .parquet, else jsonl).
+    #[arg(long, value_enum)]
+    pub output_format: Option<OutputFormatArg>,
+    /// Take only part K of N of the input (0 <= K < N): the records whose index, counted from 0 across
+    /// all inputs in order, is K modulo N. N processes with K = 0..N-1 split a corpus with no coordination.
+    #[arg(long, value_name = "K/N", value_parser = crate::commands::settings::Shard::parse)]
+    pub shard: Option<crate::commands::settings::Shard>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormatArg {
+    Jsonl,
+    Parquet,
 }
 
 #[derive(Args, Debug)]

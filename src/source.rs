@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 pub use scan::{check_json, JsonCheck};
@@ -78,6 +79,13 @@ impl RecordReader {
     pub fn open(path: &str, first_index: usize) -> io::Result<Self> {
         let input: Box<dyn Read + Send> = if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
         Ok(Self::from_reader(path, decompressed(input)?, first_index))
+    }
+
+    /// [`open`](RecordReader::open), adding the bytes read from the file (before decompression) to
+    /// `counter` as they are read, for progress reports.
+    pub fn open_counted(path: &str, first_index: usize, counter: Arc<AtomicU64>) -> io::Result<Self> {
+        let input: Box<dyn Read + Send> = if path == "-" { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+        Ok(Self::from_reader(path, decompressed(Box::new(Counted { inner: input, counter }))?, first_index))
     }
 
     pub fn from_reader(name: &str, reader: Box<dyn BufRead + Send>, first_index: usize) -> Self {
@@ -309,6 +317,20 @@ fn array_elements(text: &[u8], first_line: usize) -> (Vec<Pending>, bool) {
         })
         .collect();
     (items, close.is_some())
+}
+
+/// A reader that adds the bytes it reads to a shared counter.
+struct Counted {
+    inner: Box<dyn Read + Send>,
+    counter: Arc<AtomicU64>,
+}
+
+impl Read for Counted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 /// Compressed input is recognised by its first bytes, so it works on stdin too.

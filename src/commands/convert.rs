@@ -5,14 +5,15 @@
 //! Files named with `-o`, `--rejects` and `--report` appear whole or not at all ([`StagedFile`]).
 
 use std::collections::BTreeMap;
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
 
-use super::settings::{converter, for_each_record, thread_pool};
-use super::{Exit, Output, StagedFile};
+use super::progress::Progress;
+use super::settings::{converter, for_each_selected_record, thread_pool, Selection};
+use super::{Exit, StagedFile};
 use crate::cli::{ConvertArgs, EmitArg, MaxRejects, TruncateArg};
 use trajkit::emit::EmitKind;
 use trajkit::pipeline::{bytes_per_token, Expand, LengthLimit, Truncate};
@@ -39,22 +40,10 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     });
     let pool = thread_pool(args.render.threads)?;
     let converter = super::validate::with_validation(converter, args.validate, args.mask_bad_steps);
-    let mut out = Output::open(args.output.as_deref())?;
+    let mut out = super::sink::RowSink::open(args.output.as_deref(), args.output_format, emit)?;
     let mut rejects = args.rejects.as_deref().map(StagedFile::create).transpose()?;
-    let progress = (!args.quiet && io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {pos} records · {per_sec} · {elapsed} {msg}")
-                .expect("valid progress template"),
-        );
-        bar
-    });
-    let say = |line: String| match &progress {
-        Some(bar) => bar.println(line),
-        None => {
-            let _ = writeln!(io::stderr().lock(), "{line}");
-        }
-    };
+    let progress = Progress::new(&args.inputs, args.quiet);
+    let say = |line: String| progress.println(line);
     let mut report = Report {
         inputs: args.inputs.clone(),
         output: args.output.clone().unwrap_or_else(|| "-".into()),
@@ -62,18 +51,18 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
         ..Report::default()
     };
     let mut strict_stop = false;
-    let result = for_each_record(
+    let selection = Selection { shard: args.shard, bytes_read: progress.bytes_read() };
+    let result = for_each_selected_record(
         &args.inputs,
         &pool,
+        &selection,
         |record| converter.convert_within(record, limit),
         |record, outcome| {
-            if let Some(bar) = &progress {
-                bar.inc(1);
-            }
+            progress.record(outcome.as_ref().map_or(0, |done| done.rows.iter().map(|r| r.input_ids.len()).sum()));
             match outcome {
                 Ok(done) => {
                     for row in &done.rows {
-                        if !out.line(&row.to_json_line(emit))? {
+                        if !out.row(row)? {
                             report.stopped = Some("the output was closed".into());
                             return Ok(false);
                         }
@@ -81,6 +70,7 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
                     report.read += 1;
                     report.written += 1;
                     report.rows_written += done.rows.len();
+                    report.tokens_written += done.rows.iter().map(|r| r.input_ids.len()).sum::<usize>();
                     report.history_rewritten += usize::from(done.history_rewritten);
                     for w in &done.warnings {
                         report.warnings += 1;
@@ -121,9 +111,7 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
             }
         },
     );
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     if let Err(e) = &result {
         report.stopped = Some(format!("{e:#}"));
     }
@@ -184,6 +172,8 @@ struct Report {
     rejected: usize,
     /// Rows written: more than `written` with `--expand per-turn`.
     rows_written: usize,
+    /// Tokens in the rows written (0 when no tokens are written).
+    tokens_written: usize,
     /// Rows over `--max-length` left out of records that were written (per-turn rows).
     rows_rejected: usize,
     warnings: usize,

@@ -5,8 +5,10 @@ pub mod convert;
 pub mod eval;
 pub mod inspect_template;
 pub mod pairs;
+pub mod progress;
 pub mod score;
 pub mod settings;
+pub mod sink;
 pub mod stats;
 pub mod validate;
 

@@ -20,20 +20,16 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
         Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
         None => Date::today(),
     };
-    let options = load::LoadOptions {
-        variant: flags.template_name.as_deref(),
-        tokenizer: flags.tokenizer.as_deref(),
-        date,
-    };
+    let options =
+        load::LoadOptions { variant: flags.template_name.as_deref(), tokenizer: flags.tokenizer.as_deref(), date };
     let loaded = load::load_with(&flags.template, options)?;
     let tokenizer = if with_tokenizer {
         let source = match (&flags.tokenizer, &loaded.tokenizer) {
             (Some(spec), _) => TokenizerSource::parse(spec),
             (None, Some(source)) => source.clone(),
-            (None, None) => bail!(
-                "--template {}: no tokenizer.json next to the template; pass --tokenizer PATH",
-                flags.template
-            ),
+            (None, None) => {
+                bail!("--template {}: no tokenizer.json next to the template; pass --tokenizer PATH", flags.template)
+            }
         };
         Some(TextTokenizer::load(&source)?)
     } else {
@@ -114,22 +110,73 @@ const BATCH: usize = 512;
 /// A batch also ends once it holds this much text, so that a file of huge records stays flat too.
 const BATCH_BYTES: usize = 64 << 20;
 
+/// `--shard K/N`: the records whose index (0-based, counted across all inputs in order) is K modulo
+/// N. Every process of N can take its part of the same inputs with no coordination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub fn parse(s: &str) -> Result<Shard, String> {
+        let bad = || format!("`{s}`: expected K/N with 0 <= K < N, e.g. 0/8");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, count) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if count == 0 || index >= count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn takes(self, record_index: usize) -> bool {
+        record_index % self.count == self.index
+    }
+}
+
+/// Which records the loop takes and what it reports while reading.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    pub shard: Option<Shard>,
+    /// Bytes read from the input files so far (for a progress bar).
+    pub bytes_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+}
+
 /// Run `work` on every record of `inputs` in parallel and hand the results to `sink` in input
 /// order. `sink` returns false to stop early.
 pub fn for_each_record<T: Send>(
     inputs: &[String],
     pool: &rayon::ThreadPool,
     work: impl Fn(&RawRecord) -> T + Sync,
+    sink: impl FnMut(&RawRecord, T) -> Result<bool>,
+) -> Result<()> {
+    for_each_selected_record(inputs, pool, &Selection::default(), work, sink)
+}
+
+/// [`for_each_record`] over the records `selection` takes. Memory stays flat: a batch of records is
+/// read, converted in parallel and handed on before the next one is read.
+pub fn for_each_selected_record<T: Send>(
+    inputs: &[String],
+    pool: &rayon::ThreadPool,
+    selection: &Selection,
+    work: impl Fn(&RawRecord) -> T + Sync,
     mut sink: impl FnMut(&RawRecord, T) -> Result<bool>,
 ) -> Result<()> {
     let mut next_index = 0;
     for input in inputs {
-        let mut reader = RecordReader::open(input, next_index).with_context(|| format!("cannot open {input}"))?;
+        let opened = match &selection.bytes_read {
+            Some(counter) => RecordReader::open_counted(input, next_index, counter.clone()),
+            None => RecordReader::open(input, next_index),
+        };
+        let mut reader = opened.with_context(|| format!("cannot open {input}"))?;
         loop {
             let (mut batch, mut bytes) = (Vec::with_capacity(BATCH), 0);
             while batch.len() < BATCH && bytes < BATCH_BYTES {
                 let Some(record) = reader.next() else { break };
                 let record = record.with_context(|| format!("reading {input}"))?;
+                if selection.shard.is_some_and(|shard| !shard.takes(record.index)) {
+                    continue;
+                }
                 bytes += record.text.as_ref().map_or(0, String::len);
                 batch.push(record);
             }
