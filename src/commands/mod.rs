@@ -110,10 +110,13 @@ impl Output {
 /// the rename cannot cross file systems) and renamed over the target once complete and synced. The
 /// target therefore holds its previous contents or the whole new file, never a part of one: an error
 /// (a full disk), Ctrl-C or SIGTERM remove the temporary file; after SIGKILL it is left beside the
-/// target, which is still untouched.
+/// target, which is still untouched. A symbolic link stays a link (the file it points to is
+/// replaced), a replaced file keeps its permissions, and a target that is not a regular file (a
+/// device such as `/dev/stdout`, a named pipe) is written directly, since it cannot be replaced.
 pub struct StagedFile {
     target: PathBuf,
-    temp: PathBuf,
+    /// `None` when writing directly to the target.
+    temp: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
 }
 
@@ -122,37 +125,44 @@ static STAGED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl StagedFile {
     pub fn create(target: &str) -> Result<StagedFile> {
-        let target = PathBuf::from(target);
-        let name =
-            target.file_name().with_context(|| format!("cannot create {}: not a file name", target.display()))?;
+        let cannot = || format!("cannot create {target}");
+        let existing = fs::metadata(target).ok();
+        if existing.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir()) {
+            let file = OpenOptions::new().write(true).open(target).with_context(cannot)?;
+            let writer = Some(BufWriter::with_capacity(1 << 20, file));
+            return Ok(StagedFile { target: target.into(), temp: None, writer });
+        }
+        let is_link = fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink());
+        let target = if is_link { fs::canonicalize(target).with_context(cannot)? } else { PathBuf::from(target) };
+        let name = target.file_name().with_context(|| format!("{}: not a file name", cannot()))?;
         let temp = target.with_file_name(format!(".{}.trajkit-{}.tmp", name.to_string_lossy(), std::process::id()));
         let mut staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)
-            .with_context(|| format!("cannot create {}", target.display()))?;
+        let file = OpenOptions::new().write(true).create_new(true).open(&temp).with_context(cannot)?;
         staged.push(temp.clone());
-        Ok(StagedFile { target, temp, writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+        if let Some(previous) = existing {
+            let _ = file.set_permissions(previous.permissions());
+        }
+        Ok(StagedFile { target, temp: Some(temp), writer: Some(BufWriter::with_capacity(1 << 20, file)) })
     }
 
     /// Flush, sync and rename over the target.
     pub fn commit(mut self) -> Result<()> {
         let writer = self.writer.take().expect("a staged file is committed once");
-        let result = writer
-            .into_inner()
-            .map_err(|e| e.into_error())
+        let written = writer.into_inner().map_err(|e| e.into_error());
+        let Some(temp) = self.temp.take() else {
+            return written.map(drop).with_context(|| format!("cannot write {}", self.target.display()));
+        };
+        let result = written
             .and_then(|file| file.sync_all())
             .with_context(|| format!("cannot write {}", self.target.display()))
             .and_then(|()| {
                 let mut staged = STAGED.lock().unwrap_or_else(|e| e.into_inner());
-                fs::rename(&self.temp, &self.target)
-                    .with_context(|| format!("cannot create {}", self.target.display()))?;
-                staged.retain(|p| p != &self.temp);
+                fs::rename(&temp, &self.target).with_context(|| format!("cannot create {}", self.target.display()))?;
+                staged.retain(|p| p != &temp);
                 Ok(())
             });
         if result.is_err() {
-            discard(&self.temp);
+            discard(&temp);
         } else {
             sync_folder(&self.target);
         }
@@ -175,7 +185,9 @@ impl Drop for StagedFile {
     fn drop(&mut self) {
         if let Some(writer) = self.writer.take() {
             drop(writer.into_parts());
-            discard(&self.temp);
+            if let Some(temp) = &self.temp {
+                discard(temp);
+            }
         }
     }
 }
