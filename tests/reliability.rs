@@ -577,10 +577,15 @@ mod interrupted {
 
     const PREVIOUS: &str = "{\"previous\": \"complete file\"}\n";
 
-    /// Input whose output takes a while to write: the samples, `copies` times over.
+    /// Input whose output takes a while to write: the samples, `copies` times over, each copy's user
+    /// messages numbered so that no cache makes later copies free.
     fn big_input(dir: &Path, copies: usize) -> PathBuf {
         let samples = std::fs::read_to_string(SAMPLES).unwrap();
-        write(dir, "big.jsonl", samples.repeat(copies))
+        let mut text = String::new();
+        for k in 0..copies {
+            text.push_str(&samples.replace("\"user\": \"", &format!("\"user\": \"{k} ")));
+        }
+        write(dir, "big.jsonl", text)
     }
 
     fn staged(dir: &Path) -> Vec<PathBuf> {

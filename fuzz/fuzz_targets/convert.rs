@@ -13,9 +13,17 @@ use trajkit::emit::EmitKind;
 use trajkit::pipeline::{Converter, Expand, LengthLimit, Truncate};
 use trajkit::render::{load, Date, ReasoningPolicy, RenderOptions};
 use trajkit::source::RecordReader;
-use trajkit::tokenize::TextTokenizer;
+use trajkit::tokenize::{TextTokenizer, TokenizerSource};
 
 const TEMPLATES: [&str; 3] = ["qwen3", "chatml", "harmony"];
+
+/// The two embedded tokenizers, loaded once (slow under the sanitizer) and shared by the converters.
+fn tokenizer(source: &TokenizerSource) -> TextTokenizer {
+    static QWEN3: OnceLock<TextTokenizer> = OnceLock::new();
+    static GPT_OSS: OnceLock<TextTokenizer> = OnceLock::new();
+    let slot = if source.describe() == "qwen3" { &QWEN3 } else { &GPT_OSS };
+    slot.get_or_init(|| TextTokenizer::load(source).unwrap()).clone()
+}
 
 fn converter(settings: u8) -> &'static Converter {
     static CONVERTERS: [OnceLock<Converter>; 12] = [const { OnceLock::new() }; 12];
@@ -26,10 +34,9 @@ fn converter(settings: u8) -> &'static Converter {
     CONVERTERS[slot].get_or_init(|| {
         let date = Date::parse("2026-01-15").unwrap();
         let loaded = load::load(TEMPLATES[template], None, date).unwrap();
-        let tokenizer = TextTokenizer::load(loaded.tokenizer.as_ref().unwrap()).unwrap();
         Converter {
             template: loaded.template,
-            tokenizer: Some(tokenizer),
+            tokenizer: Some(tokenizer(loaded.tokenizer.as_ref().unwrap())),
             ingest: Default::default(),
             render: RenderOptions {
                 date,
