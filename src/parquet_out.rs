@@ -28,9 +28,9 @@ use crate::emit::Row;
 use crate::mask::IGNORE_INDEX;
 
 /// A row group holds at most this many rows …
-pub const GROUP_ROWS: usize = 2048;
+pub const GROUP_ROWS: usize = 1024;
 /// … or this many tokens.
-pub const GROUP_TOKENS: usize = 4 << 20;
+pub const GROUP_TOKENS: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParquetError {

@@ -29,8 +29,9 @@ RESULTS="$DIR/results.jsonl"
 
 echo "== build (release)"
 cargo build --release --quiet --bin trajkit --example naive_encode
-BIN=target/release/trajkit
-NAIVE=target/release/examples/naive_encode
+BIN=$(pwd)/${CARGO_TARGET_DIR:-target}/release/trajkit
+NAIVE=$(pwd)/${CARGO_TARGET_DIR:-target}/release/examples/naive_encode
+case ${CARGO_TARGET_DIR:-} in /*) BIN=$CARGO_TARGET_DIR/release/trajkit; NAIVE=$CARGO_TARGET_DIR/release/examples/naive_encode ;; esac
 
 echo "== corpora: $RECORDS records each in $DIR"
 if [ ! -s "$DIR/realistic.jsonl" ] || [ "$(wc -l < "$DIR/realistic.jsonl")" -ne "$RECORDS" ]; then

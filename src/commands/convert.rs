@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::progress::Progress;
 use super::settings::{converter, for_each_selected_record, thread_pool, Selection};
+use super::sink::{Prepared, RowSink};
 use super::{Exit, StagedFile};
 use crate::cli::{ConvertArgs, EmitArg, MaxRejects, TruncateArg};
 use trajkit::emit::EmitKind;
@@ -40,7 +41,7 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     });
     let pool = thread_pool(args.render.threads)?;
     let converter = super::validate::with_validation(converter, args.validate, args.mask_bad_steps);
-    let mut out = super::sink::RowSink::open(args.output.as_deref(), args.output_format, emit)?;
+    let mut out = RowSink::open(args.output.as_deref(), args.output_format, emit)?;
     let mut rejects = args.rejects.as_deref().map(StagedFile::create).transpose()?;
     let progress = Progress::new(&args.inputs, args.quiet);
     let say = |line: String| progress.println(line);
@@ -52,25 +53,24 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
     };
     let mut strict_stop = false;
     let selection = Selection { shard: args.shard, bytes_read: progress.bytes_read() };
+    let format = out.format();
     let result = for_each_selected_record(
         &args.inputs,
         &pool,
         &selection,
-        |record| converter.convert_within(record, limit),
-        |record, outcome| {
-            progress.record(outcome.as_ref().map_or(0, |done| done.rows.iter().map(|r| r.input_ids.len()).sum()));
+        |record| format.prepare(converter.convert_within(record, limit)),
+        |record, Prepared { outcome, lines, tokens }| {
+            progress.record(tokens);
             match outcome {
                 Ok(done) => {
-                    for row in &done.rows {
-                        if !out.row(row)? {
-                            report.stopped = Some("the output was closed".into());
-                            return Ok(false);
-                        }
+                    if !out.rows(&done.rows, &lines)? {
+                        report.stopped = Some("the output was closed".into());
+                        return Ok(false);
                     }
                     report.read += 1;
                     report.written += 1;
                     report.rows_written += done.rows.len();
-                    report.tokens_written += done.rows.iter().map(|r| r.input_ids.len()).sum::<usize>();
+                    report.tokens_written += tokens;
                     report.history_rewritten += usize::from(done.history_rewritten);
                     for w in &done.warnings {
                         report.warnings += 1;

@@ -106,7 +106,7 @@ pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 
 /// Records are processed in batches of this many: large enough to keep every core busy, small
 /// enough that memory stays flat however long the input is.
-const BATCH: usize = 512;
+const BATCH: usize = 128;
 /// A batch also ends once it holds this much text, so that a file of huge records stays flat too.
 const BATCH_BYTES: usize = 64 << 20;
 
@@ -153,8 +153,9 @@ pub fn for_each_record<T: Send>(
     for_each_selected_record(inputs, pool, &Selection::default(), work, sink)
 }
 
-/// [`for_each_record`] over the records `selection` takes. Memory stays flat: a batch of records is
-/// read, converted in parallel and handed on before the next one is read.
+/// [`for_each_record`] over the records `selection` takes. Memory stays flat: records are read in
+/// batches, and while the pool converts one batch this thread hands the previous batch's results
+/// to `sink` (in order) and reads the next one, so writing overlaps converting.
 pub fn for_each_selected_record<T: Send>(
     inputs: &[String],
     pool: &rayon::ThreadPool,
@@ -162,35 +163,75 @@ pub fn for_each_selected_record<T: Send>(
     work: impl Fn(&RawRecord) -> T + Sync,
     mut sink: impl FnMut(&RawRecord, T) -> Result<bool>,
 ) -> Result<()> {
-    let mut next_index = 0;
-    for input in inputs {
-        let opened = match &selection.bytes_read {
-            Some(counter) => RecordReader::open_counted(input, next_index, counter.clone()),
-            None => RecordReader::open(input, next_index),
-        };
-        let mut reader = opened.with_context(|| format!("cannot open {input}"))?;
-        loop {
-            let (mut batch, mut bytes) = (Vec::with_capacity(BATCH), 0);
-            while batch.len() < BATCH && bytes < BATCH_BYTES {
-                let Some(record) = reader.next() else { break };
-                let record = record.with_context(|| format!("reading {input}"))?;
-                if selection.shard.is_some_and(|shard| !shard.takes(record.index)) {
-                    continue;
-                }
-                bytes += record.text.as_ref().map_or(0, String::len);
-                batch.push(record);
+    let mut batches = Batches { inputs, selection, next_input: 0, reader: None, next_index: 0 };
+    let mut current = batches.next_batch()?;
+    let mut previous: Option<(Vec<RawRecord>, Vec<T>)> = None;
+    while !current.is_empty() || previous.is_some() {
+        let mut results: Vec<T> = Vec::new();
+        let mut next: Result<Vec<RawRecord>> = Ok(Vec::new());
+        let mut handed: Result<bool> = Ok(true);
+        pool.in_place_scope(|scope| {
+            if !current.is_empty() {
+                let (batch, results, work) = (&current, &mut results, &work);
+                scope.spawn(move |_| *results = batch.par_iter().map(work).collect());
             }
-            if batch.is_empty() {
-                break;
-            }
-            let results: Vec<T> = pool.install(|| batch.par_iter().map(&work).collect());
-            for (record, result) in batch.iter().zip(results) {
-                if !sink(record, result)? {
-                    return Ok(());
+            if let Some((records, outcomes)) = previous.take() {
+                for (record, outcome) in records.iter().zip(outcomes) {
+                    handed = sink(record, outcome);
+                    if !matches!(handed, Ok(true)) {
+                        return;
+                    }
                 }
             }
+            if !current.is_empty() {
+                next = batches.next_batch();
+            }
+        });
+        if !handed? {
+            return Ok(());
         }
-        next_index = reader.next_index();
+        previous = (!current.is_empty()).then(|| (std::mem::take(&mut current), results));
+        current = next?;
     }
     Ok(())
+}
+
+/// The selected records of all inputs, in batches.
+struct Batches<'a> {
+    inputs: &'a [String],
+    selection: &'a Selection,
+    next_input: usize,
+    reader: Option<(RecordReader, &'a str)>,
+    next_index: usize,
+}
+
+impl Batches<'_> {
+    /// Up to [`BATCH`] records or [`BATCH_BYTES`] of text; empty at the end of the last input.
+    fn next_batch(&mut self) -> Result<Vec<RawRecord>> {
+        let (mut batch, mut bytes) = (Vec::with_capacity(BATCH), 0);
+        while batch.len() < BATCH && bytes < BATCH_BYTES {
+            let Some((reader, input)) = &mut self.reader else {
+                let Some(input) = self.inputs.get(self.next_input) else { break };
+                self.next_input += 1;
+                let opened = match &self.selection.bytes_read {
+                    Some(counter) => RecordReader::open_counted(input, self.next_index, counter.clone()),
+                    None => RecordReader::open(input, self.next_index),
+                };
+                self.reader = Some((opened.with_context(|| format!("cannot open {input}"))?, input.as_str()));
+                continue;
+            };
+            let Some(record) = reader.next() else {
+                self.next_index = reader.next_index();
+                self.reader = None;
+                continue;
+            };
+            let record = record.with_context(|| format!("reading {input}"))?;
+            if self.selection.shard.is_some_and(|shard| !shard.takes(record.index)) {
+                continue;
+            }
+            bytes += record.text.as_ref().map_or(0, String::len);
+            batch.push(record);
+        }
+        Ok(batch)
+    }
 }

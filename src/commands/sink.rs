@@ -6,13 +6,81 @@ use super::{Output, StagedFile};
 use crate::cli::OutputFormatArg;
 use trajkit::emit::{EmitKind, Row};
 use trajkit::parquet_out::ParquetRows;
+use trajkit::pipeline::Outcome;
 
 pub enum RowSink {
-    Lines { out: Output, emit: EmitKind, line: Vec<u8> },
+    Lines { out: Output, emit: EmitKind },
     Parquet { rows: Box<ParquetRows<StagedFile>> },
 }
 
+/// How rows are written, known to the workers so they can do the writing's work in parallel.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    Lines(EmitKind),
+    Parquet,
+}
+
+/// A converted record ready for the sink: for JSON lines, its rows already written as bytes (by the
+/// worker that converted it) and the rows' big columns dropped, so a batch in flight holds no more
+/// than its output.
+pub struct Prepared {
+    pub outcome: Outcome,
+    pub lines: Vec<u8>,
+    /// Tokens in the record's rows.
+    pub tokens: usize,
+}
+
+impl Format {
+    pub fn prepare(self, mut outcome: Outcome) -> Prepared {
+        let (mut lines, mut tokens) = (Vec::new(), 0);
+        if let Ok(done) = &mut outcome {
+            tokens = done.rows.iter().map(|r| r.input_ids.len()).sum();
+            if let Format::Lines(emit) = self {
+                // About 2 + 1 + 6 bytes per token for ids, masks and labels, and the text twice over
+                // in messages: reserved once instead of grown by copying.
+                lines.reserve(done.rows.iter().map(|r| r.input_ids.len() * 16 + r.text.len() + 1024).sum());
+                for row in &mut done.rows {
+                    row.write_json_line(emit, &mut lines);
+                    lines.push(b'\n');
+                    row.input_ids = Vec::new();
+                    row.assistant_masks = Vec::new();
+                    row.messages = Vec::new();
+                    row.tools = Vec::new();
+                    row.text = String::new();
+                    row.spans = Vec::new();
+                    row.ordinary = Vec::new();
+                }
+            }
+        }
+        Prepared { outcome, lines, tokens }
+    }
+}
+
 impl RowSink {
+    pub fn format(&self) -> Format {
+        match self {
+            RowSink::Lines { emit, .. } => Format::Lines(*emit),
+            RowSink::Parquet { .. } => Format::Parquet,
+        }
+    }
+
+    /// Write a record's rows (`lines` when [`Format::prepare`] wrote them); false once the reader
+    /// has gone away (a closed pipe).
+    pub fn rows(&mut self, rows: &[Row], lines: &[u8]) -> Result<bool> {
+        match self {
+            RowSink::Lines { out, .. } => match lines.strip_suffix(b"\n") {
+                Some(text) => out.line(std::str::from_utf8(text).expect("JSON is UTF-8")),
+                None => Ok(true),
+            },
+            RowSink::Parquet { rows: parquet } => {
+                for row in rows {
+                    parquet.push(row).context("cannot write the Parquet output")?;
+                }
+                Ok(true)
+            }
+        }
+    }
+
     /// `--output-format`, else Parquet when the output file ends in `.parquet`, else JSONL.
     pub fn open(path: Option<&str>, format: Option<OutputFormatArg>, emit: EmitKind) -> Result<RowSink> {
         let parquet = match format {
@@ -20,7 +88,7 @@ impl RowSink {
             None => path.is_some_and(|p| p.to_ascii_lowercase().ends_with(".parquet")),
         };
         if !parquet {
-            return Ok(RowSink::Lines { out: Output::open(path)?, emit, line: Vec::with_capacity(1 << 20) });
+            return Ok(RowSink::Lines { out: Output::open(path)?, emit });
         }
         if emit != EmitKind::Tokens {
             bail!("Parquet output holds token rows; --emit messages and --emit text write JSONL");
@@ -31,21 +99,6 @@ impl RowSink {
         };
         let rows = ParquetRows::new(StagedFile::create(path)?).with_context(|| format!("cannot write {path}"))?;
         Ok(RowSink::Parquet { rows: Box::new(rows) })
-    }
-
-    /// Write one row; false once the reader has gone away (a closed pipe).
-    pub fn row(&mut self, row: &Row) -> Result<bool> {
-        match self {
-            RowSink::Lines { out, emit, line } => {
-                line.clear();
-                row.write_json_line(*emit, line);
-                out.line(std::str::from_utf8(line).expect("JSON is UTF-8"))
-            }
-            RowSink::Parquet { rows } => {
-                rows.push(row).context("cannot write the Parquet output")?;
-                Ok(true)
-            }
-        }
     }
 
     /// Complete the output (see [`Output::finish`]); a Parquet file gets its footer and is put in place.

@@ -41,6 +41,40 @@ pub fn json_list(items: &[Json]) -> Value {
     Value::from_object(items.iter().map(json_value).collect::<Vec<Value>>())
 }
 
+/// [`json_list`] of a record's tools, remembered per thread: records of one agent, and every row
+/// of a record in `--expand per-turn`, offer the same tools, which then need not be converted again
+/// (minijinja values are immutable, so one value can serve many renders).
+pub fn tools_value(tools: &[Json]) -> Value {
+    const KEPT: usize = 8;
+    thread_local! {
+        static TOOLS: std::cell::RefCell<Vec<(Vec<Json>, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TOOLS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let same = |kept: &[Json]| kept.len() == tools.len() && kept.iter().zip(tools).all(|(a, b)| same_json(a, b));
+        if let Some(at) = cache.iter().position(|(kept, _)| same(kept)) {
+            return cache[at].1.clone();
+        }
+        let value = json_list(tools);
+        if cache.len() == KEPT {
+            cache.remove(0);
+        }
+        cache.push((tools.to_vec(), value.clone()));
+        value
+    })
+}
+
+/// Equal JSON with keys in the same order (serde_json's `==` ignores the order, which `tojson` keeps).
+fn same_json(a: &Json, b: &Json) -> bool {
+    match (a, b) {
+        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && same_json(va, vb))
+        }
+        _ => a == b,
+    }
+}
+
 /// `json_value(&message.to_json(ArgumentsForm::AsGiven, split_reasoning))`, plus `trajkit_train`
 /// on assistant messages when `mark_train` (the built-in templates read it).
 pub fn message_value(m: &Message, split_reasoning: bool, mark_train: bool) -> Value {
@@ -115,6 +149,17 @@ mod tests {
         for value in map.values() {
             same(&json_value(value), &Value::from(Serde(value)));
         }
+    }
+
+    #[test]
+    fn tools_are_reused_only_when_equal_in_order() {
+        let a = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1, "b": 2}}})];
+        let b = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"b": 2, "a": 1}}})];
+        let c = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1.0, "b": 2}}})];
+        for tools in [&a, &b, &c, &a] {
+            same(&tools_value(tools), &json_list(tools));
+        }
+        assert_ne!(format!("{:?}", tools_value(&a)), format!("{:?}", tools_value(&b)));
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl ChatTemplate {
         };
         set("messages", Value::from_object(messages));
         if !conversation.tools.is_empty() {
-            set("tools", context::json_list(&conversation.tools));
+            set("tools", context::tools_value(&conversation.tools));
         } else if !builtin {
             set("tools", Value::from(())); // transformers passes tools=None
         }
