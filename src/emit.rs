@@ -137,7 +137,7 @@ impl Row {
         out.extend_from_slice(b"],\"messages\":");
         json(out, self.messages.as_slice());
         out.extend_from_slice(b",\"tools\":");
-        json(out, &serde_json::to_string(&self.tools).expect("JSON values serialize"));
+        json(out, &*tools_text(&self.tools));
         if !self.meta.is_empty() {
             out.extend_from_slice(b",\"meta\":");
             json(out, &serde_json::to_string(&self.meta).expect("JSON values serialize"));
@@ -146,6 +146,31 @@ impl Row {
         json(out, &self.info);
         out.push(b'}');
     }
+}
+
+/// `serde_json::to_string(tools)`, remembered per thread for the last few tool sets: the rows of
+/// one agent's records, and all rows of a record in `--expand per-turn`, carry the same tools.
+fn tools_text(tools: &[Value]) -> std::rc::Rc<str> {
+    const KEPT: usize = 8;
+    thread_local! {
+        static TEXTS: std::cell::RefCell<Vec<(Vec<Value>, std::rc::Rc<str>)>> =
+            const { std::cell::RefCell::new(Vec::new()) };
+    }
+    TEXTS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let same = |kept: &[Value]| {
+            kept.len() == tools.len() && kept.iter().zip(tools).all(|(a, b)| crate::render::context::same_json(a, b))
+        };
+        if let Some((_, text)) = cache.iter().find(|(kept, _)| same(kept)) {
+            return text.clone();
+        }
+        let text: std::rc::Rc<str> = serde_json::to_string(tools).expect("JSON values serialize").into();
+        if cache.len() == KEPT {
+            cache.remove(0);
+        }
+        cache.push((tools.to_vec(), text.clone()));
+        text
+    })
 }
 
 #[derive(Serialize)]

@@ -389,8 +389,13 @@ pub fn expand(conversation: &Conversation, mode: Expand) -> Vec<(Option<usize>, 
         if !conversation.messages[start..end].iter().any(|m| m.role == Role::Assistant) {
             continue;
         }
-        let mut sample = conversation.clone();
-        sample.messages.truncate(end);
+        // Only the messages of the prefix are copied.
+        let mut sample = Conversation {
+            id: conversation.id.clone(),
+            messages: conversation.messages[..end].to_vec(),
+            tools: conversation.tools.clone(),
+            meta: conversation.meta.clone(),
+        };
         for m in &mut sample.messages[..start] {
             m.train = false;
         }

@@ -4,8 +4,8 @@
 # On the same generated data and the same cores it measures
 #   (1) the naive limit: the tokenizers crate encoding every already-rendered text, with offsets, in
 #       parallel (examples/naive_encode.rs over `convert --emit text` output; encode time only);
-#   (2) trajkit convert end to end: JSONL in, JSONL out; again with Parquet output; again with
-#       --expand per-turn;
+#   (2) trajkit convert end to end: JSONL in, JSONL out (to /dev/null); again with Parquet output
+#       (to a file); again with --expand per-turn (JSONL to /dev/null);
 #   (3) the Python path: transformers apply_chat_template(tokenize=True, return_dict=True,
 #       return_assistant_tokens_mask=True) with a {% generation %}-marked Qwen3 template, with a
 #       multiprocessing pool over the same cores (scripts/bench/python_path.py);
@@ -25,7 +25,8 @@ DIR=${BENCH_DIR:-target/bench}
 THREADS=${THREADS:-$(nproc)}
 mkdir -p "$DIR"
 RESULTS="$DIR/results.jsonl"
-: > "$RESULTS"
+# BENCH_ONLY=REGEX runs only the measurements whose name matches, adding to the results.
+[ -n "${BENCH_ONLY:-}" ] || : > "$RESULTS"
 
 echo "== build (release)"
 cargo build --release --quiet --bin trajkit --example naive_encode
@@ -54,6 +55,7 @@ fi
 # replaces the wall time: the naive limit times its encode only).
 measure() {
   local name=$1 records=$2 tokens=$3; shift 4
+  if [ -n "${BENCH_ONLY:-}" ] && ! [[ $name =~ $BENCH_ONLY ]]; then return; fi
   local load; load=$(cut -d' ' -f1 /proc/loadavg)
   /usr/bin/time -v -o "$DIR/time.txt" "$@" > "$DIR/stdout.txt" 2> "$DIR/stderr.txt" || {
     echo "FAILED: $name"; tail -5 "$DIR/stderr.txt"; exit 1; }
@@ -87,16 +89,17 @@ for corpus in realistic unshared; do
   IN="$DIR/$corpus.jsonl"
   n=$(wc -l < "$IN")
   echo "== $corpus ($n records, $(du -h "$IN" | cut -f1), $THREADS threads, $(date -u +%FT%TZ))"
-  "$BIN" convert "$IN" -q --emit text --threads "$THREADS" -o "$DIR/$corpus.text.jsonl"
-  RAYON_NUM_THREADS=$THREADS measure "$corpus naive_limit" "$n" json -- "$NAIVE" "$DIR/$corpus.text.jsonl" qwen3
-  rm -f "$DIR/$corpus.text.jsonl"
-  measure "$corpus convert_jsonl" "$n" report -- "$BIN" convert "$IN" -q --threads "$THREADS" -o "$DIR/out.jsonl" --report "$DIR/report.json"
-  rm -f "$DIR/out.jsonl"
+  if [ -z "${BENCH_ONLY:-}" ] || [[ "$corpus naive_limit" =~ $BENCH_ONLY ]]; then
+    "$BIN" convert "$IN" -q --emit text --threads "$THREADS" -o "$DIR/$corpus.text.jsonl"
+    RAYON_NUM_THREADS=$THREADS measure "$corpus naive_limit" "$n" json -- "$NAIVE" "$DIR/$corpus.text.jsonl" qwen3
+    rm -f "$DIR/$corpus.text.jsonl"
+  fi
+  # JSON lines go to /dev/null: per-turn output is ~15x the input (12 GB for 20,000 records).
+  measure "$corpus convert_jsonl" "$n" report -- sh -c "'$BIN' convert '$IN' -q --threads $THREADS --report '$DIR/report.json' > /dev/null"
   measure "$corpus convert_parquet" "$n" report -- "$BIN" convert "$IN" -q --threads "$THREADS" -o "$DIR/out.parquet" --report "$DIR/report.json"
   rm -f "$DIR/out.parquet"
   if [ "$corpus" = realistic ]; then
-    measure "$corpus convert_per_turn" "$n" report -- "$BIN" convert "$IN" -q --threads "$THREADS" --expand per-turn -o "$DIR/out.jsonl" --report "$DIR/report.json"
-    rm -f "$DIR/out.jsonl"
+    measure "$corpus convert_per_turn" "$n" report -- sh -c "'$BIN' convert '$IN' -q --threads $THREADS --expand per-turn --report '$DIR/report.json' > /dev/null"
   fi
   if [ -n "${BENCH_PYTHON:-}" ]; then
     limit=${PY_LIMIT:+--limit $PY_LIMIT}

@@ -166,6 +166,7 @@ pub fn for_each_selected_record<T: Send>(
     let mut batches = Batches { inputs, selection, next_input: 0, reader: None, next_index: 0 };
     let mut current = batches.next_batch()?;
     let mut previous: Option<(Vec<RawRecord>, Vec<T>)> = None;
+    let mut read_error = None;
     while !current.is_empty() || previous.is_some() {
         let mut results: Vec<T> = Vec::new();
         let mut next: Result<Vec<RawRecord>> = Ok(Vec::new());
@@ -191,9 +192,13 @@ pub fn for_each_selected_record<T: Send>(
             return Ok(());
         }
         previous = (!current.is_empty()).then(|| (std::mem::take(&mut current), results));
-        current = next?;
+        // A read error ends the input, after the batch already converted has been handed on.
+        current = next.unwrap_or_else(|e| {
+            read_error = Some(e);
+            Vec::new()
+        });
     }
-    Ok(())
+    read_error.map_or(Ok(()), Err)
 }
 
 /// The selected records of all inputs, in batches.

@@ -65,7 +65,7 @@ pub fn tools_value(tools: &[Json]) -> Value {
 }
 
 /// Equal JSON with keys in the same order (serde_json's `==` ignores the order, which `tojson` keeps).
-fn same_json(a: &Json, b: &Json) -> bool {
+pub fn same_json(a: &Json, b: &Json) -> bool {
     match (a, b) {
         (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
         (Json::Object(x), Json::Object(y)) => {
