@@ -8,7 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
 use trajkit::conversation::Conversation;
-use trajkit::emit::{EmitKind, Row};
+use trajkit::emit::{messages_json, EmitKind, Row};
 use trajkit::ingest::{ingest, IngestOptions};
 use trajkit::mask::token_mask;
 use trajkit::render::{Builtin, ChatTemplate, Date, RenderOptions, Rendered};
@@ -40,7 +40,7 @@ fn stages(c: &mut Criterion) {
         .iter()
         .zip(&tokens)
         .map(|((c, r), t)| {
-            let mut row = Row::new("bench".into(), c, r.clone(), true);
+            let mut row = Row::new("bench".into(), c, messages_json(&c.messages, true), r.clone());
             row.assistant_masks = token_mask(&t.offsets, &row.spans);
             row.input_ids = t.ids.clone();
             row

@@ -5,6 +5,8 @@
 //! `tool`), plus the two things that format cannot say: whether a message should carry loss, and
 //! whether tool-call arguments were given as an object or as a verbatim string.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 /// Who speaks. The four roles of the training format; nothing else is ever invented.
@@ -123,7 +125,7 @@ impl Message {
 pub struct Conversation {
     pub id: String,
     pub messages: Vec<Message>,
-    pub tools: Vec<Value>,
+    pub tools: Arc<Vec<Value>>,
     pub meta: Map<String, Value>,
 }
 
@@ -261,5 +263,61 @@ mod tests {
         assert_eq!(split_inline_reasoning("<think>\nplan\n</think>\n\nanswer"), Some(("plan".into(), "answer".into())));
         assert_eq!(split_inline_reasoning("plan</think>answer"), Some(("plan".into(), "answer".into())));
         assert_eq!(split_inline_reasoning("no tags"), None);
+    }
+}
+
+/// Equal JSON with keys in the same order (serde_json's `==` ignores the order, which `tojson` keeps).
+pub fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && same_json(va, vb))
+        }
+        _ => a == b,
+    }
+}
+
+/// Values derived from a tool set (its template value, its JSON text), remembered for the last few
+/// sets: the records of one agent offer the same tools, and all rows of a record share them. A set
+/// is found by pointer first (a record's rows share one), then by [`same_json`].
+#[derive(Debug)]
+pub struct ToolSetMemo<T> {
+    entries: Vec<(Arc<Vec<Value>>, T)>,
+}
+
+impl<T: Clone> ToolSetMemo<T> {
+    const KEPT: usize = 8;
+
+    pub const fn new() -> Self {
+        ToolSetMemo { entries: Vec::new() }
+    }
+
+    /// The remembered values, oldest first.
+    pub fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|(_, value)| value)
+    }
+
+    pub fn get_or_insert_with(&mut self, tools: &Arc<Vec<Value>>, make: impl FnOnce(&[Value]) -> T) -> T {
+        if let Some((_, value)) = self.entries.iter().find(|(kept, _)| Arc::ptr_eq(kept, tools)) {
+            return value.clone();
+        }
+        let equal =
+            |kept: &[Value]| kept.len() == tools.len() && kept.iter().zip(tools.iter()).all(|(a, b)| same_json(a, b));
+        if let Some((kept, value)) = self.entries.iter_mut().find(|(kept, _)| equal(kept)) {
+            *kept = tools.clone(); // found by pointer from now on
+            return value.clone();
+        }
+        let value = make(tools);
+        if self.entries.len() == Self::KEPT {
+            self.entries.remove(0);
+        }
+        self.entries.push((tools.clone(), value.clone()));
+        value
+    }
+}
+
+impl<T: Clone> Default for ToolSetMemo<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

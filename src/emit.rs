@@ -5,13 +5,16 @@
 //! tokenization. Columns are typed so that `datasets.load_dataset("json", ...)` loads files whose
 //! rows differ: tool-call arguments and tool schemas are JSON strings (TRAPS 7).
 
+use std::cell::RefCell;
 use std::ops::Range;
+use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::conversation::{ArgumentsForm, Conversation};
-use crate::mask::labels;
+use crate::conversation::{ArgumentsForm, Conversation, Message, ToolSetMemo};
+use crate::mask::IGNORE_INDEX;
 use crate::render::Rendered;
 
 /// Which columns to write.
@@ -40,8 +43,8 @@ pub struct Row {
     pub id: String,
     pub input_ids: Vec<u32>,
     pub assistant_masks: Vec<u8>,
-    pub messages: Vec<Value>,
-    pub tools: Vec<Value>,
+    pub messages: Vec<MessageJson>,
+    pub tools: std::sync::Arc<Vec<Value>>,
     pub meta: Map<String, Value>,
     pub text: String,
     pub spans: Vec<Range<usize>>,
@@ -50,14 +53,39 @@ pub struct Row {
     pub info: RowInfo,
 }
 
+/// One message in the training format, as JSON text. Made once per record and shared by its rows:
+/// `--expand per-turn` rows repeat their history, and serializing it again for every row was a
+/// tenth of the cost of a per-turn run.
+pub type MessageJson = Arc<str>;
+
+/// The training-format JSON of `messages` (arguments as JSON strings, TRAPS 7). `split_reasoning`:
+/// write `reasoning_content` apart from the content, as the template saw it.
+pub fn messages_json(messages: &[Message], split_reasoning: bool) -> Vec<MessageJson> {
+    let json = |m: &Message| serde_json::to_string(&m.to_json(ArgumentsForm::String, split_reasoning));
+    messages.iter().map(|m| json(m).expect("JSON values serialize").into()).collect()
+}
+
+/// The `messages` column: the messages' JSON texts as one JSON array.
+fn write_messages(messages: &[MessageJson], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, message) in messages.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(message.as_bytes());
+    }
+    out.push(b']');
+}
+
 impl Row {
-    /// `split_reasoning`: write `reasoning_content` apart from the content, as the template saw it.
-    pub fn new(id: String, conversation: &Conversation, rendered: Rendered, split_reasoning: bool) -> Row {
+    /// `messages`: the JSON of `conversation.messages` (see [`messages_json`]).
+    pub fn new(id: String, conversation: &Conversation, messages: Vec<MessageJson>, rendered: Rendered) -> Row {
+        debug_assert_eq!(messages.len(), conversation.messages.len());
         Row {
             id,
             input_ids: Vec::new(),
             assistant_masks: Vec::new(),
-            messages: conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::String, split_reasoning)).collect(),
+            messages,
             tools: conversation.tools.clone(),
             meta: conversation.meta.clone(),
             text: rendered.text,
@@ -69,48 +97,53 @@ impl Row {
 
     /// The row as one JSON line (no trailing newline).
     pub fn to_json_line(&self, kind: EmitKind) -> String {
-        let tools = serde_json::to_string(&self.tools).expect("JSON values serialize");
-        let meta = (!self.meta.is_empty()).then(|| serde_json::to_string(&self.meta).expect("JSON values serialize"));
-        let line = match kind {
-            EmitKind::Tokens => serde_json::to_string(&TokensRow {
-                id: &self.id,
-                input_ids: &self.input_ids,
-                assistant_masks: &self.assistant_masks,
-                labels: labels(&self.input_ids, &self.assistant_masks),
-                messages: &self.messages,
-                tools,
-                meta,
-                trajkit: &self.info,
-            }),
-            EmitKind::Messages => {
-                serde_json::to_string(&MessagesRow { id: &self.id, messages: &self.messages, tools, meta })
-            }
-            EmitKind::Text => serde_json::to_string(&TextRow {
-                id: &self.id,
-                text: &self.text,
-                spans: self.spans.iter().map(|r| [r.start, r.end]).collect(),
-                trajkit: &self.info,
-            }),
-        };
-        line.expect("rows serialize")
+        let mut out = Vec::new();
+        self.write_json_line(kind, &mut out);
+        String::from_utf8(out).expect("JSON is UTF-8")
     }
-}
 
-impl Row {
-    /// The row as one JSON line appended to `out` (no trailing newline): the same bytes as
-    /// [`Row::to_json_line`], with the token columns written directly (they are most of a row).
+    /// The `messages` column as one JSON text (Parquet stores it as a string).
+    pub fn messages_text(&self) -> String {
+        let mut out = Vec::new();
+        write_messages(&self.messages, &mut out);
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    /// The row as one JSON line appended to `out` (no trailing newline). Written by hand rather
+    /// than through serde: the token columns are most of a row, and the messages are already JSON.
     pub fn write_json_line(&self, kind: EmitKind, out: &mut Vec<u8>) {
-        if kind != EmitKind::Tokens {
-            out.extend_from_slice(self.to_json_line(kind).as_bytes());
-            return;
-        }
         fn json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
             serde_json::to_writer(out, value).expect("rows serialize");
         }
+        if kind == EmitKind::Text {
+            let spans: Vec<[usize; 2]> = self.spans.iter().map(|r| [r.start, r.end]).collect();
+            json(out, &TextRow { id: &self.id, text: &self.text, spans, trajkit: &self.info });
+            return;
+        }
         out.extend_from_slice(b"{\"id\":");
         json(out, self.id.as_str());
-        out.extend_from_slice(b",\"input_ids\":[");
+        if kind == EmitKind::Tokens {
+            self.write_token_columns(out);
+        }
+        out.extend_from_slice(b",\"messages\":");
+        write_messages(&self.messages, out);
+        out.extend_from_slice(b",\"tools\":");
+        out.extend_from_slice(tools_text(&self.tools).as_bytes());
+        if !self.meta.is_empty() {
+            out.extend_from_slice(b",\"meta\":");
+            json(out, &serde_json::to_string(&self.meta).expect("JSON values serialize"));
+        }
+        if kind == EmitKind::Tokens {
+            out.extend_from_slice(b",\"trajkit\":");
+            json(out, &self.info);
+        }
+        out.push(b'}');
+    }
+
+    /// `,"input_ids":[…],"assistant_masks":[…],"labels":[…]`
+    fn write_token_columns(&self, out: &mut Vec<u8>) {
         let mut digits = itoa::Buffer::new();
+        out.extend_from_slice(b",\"input_ids\":[");
         for (i, &id) in self.input_ids.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -131,68 +164,27 @@ impl Row {
             }
             match m {
                 1 => out.extend_from_slice(digits.format(id).as_bytes()),
-                _ => out.extend_from_slice(b"-100"),
+                _ => out.extend_from_slice(IGNORED_LABEL),
             }
         }
-        out.extend_from_slice(b"],\"messages\":");
-        json(out, self.messages.as_slice());
-        out.extend_from_slice(b",\"tools\":");
-        json(out, &*tools_text(&self.tools));
-        if !self.meta.is_empty() {
-            out.extend_from_slice(b",\"meta\":");
-            json(out, &serde_json::to_string(&self.meta).expect("JSON values serialize"));
-        }
-        out.extend_from_slice(b",\"trajkit\":");
-        json(out, &self.info);
-        out.push(b'}');
+        out.push(b']');
     }
 }
 
-/// `serde_json::to_string(tools)`, remembered per thread for the last few tool sets: the rows of
-/// one agent's records, and all rows of a record in `--expand per-turn`, carry the same tools.
-fn tools_text(tools: &[Value]) -> std::rc::Rc<str> {
-    const KEPT: usize = 8;
+/// The label of an unsupervised token, as JSON.
+const IGNORED_LABEL: &[u8] = b"-100";
+const _: () = assert!(IGNORE_INDEX == -100);
+
+/// The `tools` column: the tools' JSON text as a JSON string, remembered per tool set.
+fn tools_text(tools: &Arc<Vec<Value>>) -> Rc<str> {
     thread_local! {
-        static TEXTS: std::cell::RefCell<Vec<(Vec<Value>, std::rc::Rc<str>)>> =
-            const { std::cell::RefCell::new(Vec::new()) };
+        static TEXTS: RefCell<ToolSetMemo<Rc<str>>> = const { RefCell::new(ToolSetMemo::new()) };
     }
-    TEXTS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let same = |kept: &[Value]| {
-            kept.len() == tools.len() && kept.iter().zip(tools).all(|(a, b)| crate::render::context::same_json(a, b))
-        };
-        if let Some((_, text)) = cache.iter().find(|(kept, _)| same(kept)) {
-            return text.clone();
-        }
-        let text: std::rc::Rc<str> = serde_json::to_string(tools).expect("JSON values serialize").into();
-        if cache.len() == KEPT {
-            cache.remove(0);
-        }
-        cache.push((tools.to_vec(), text.clone()));
-        text
-    })
-}
-
-#[derive(Serialize)]
-struct TokensRow<'a> {
-    id: &'a str,
-    input_ids: &'a [u32],
-    assistant_masks: &'a [u8],
-    labels: Vec<i64>,
-    messages: &'a [Value],
-    tools: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<String>,
-    trajkit: &'a RowInfo,
-}
-
-#[derive(Serialize)]
-struct MessagesRow<'a> {
-    id: &'a str,
-    messages: &'a [Value],
-    tools: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<String>,
+    let quoted = |tools: &[Value]| {
+        let text = serde_json::to_string(tools).expect("JSON values serialize");
+        serde_json::to_string(&text).expect("strings serialize").into()
+    };
+    TEXTS.with(|memo| memo.borrow_mut().get_or_insert_with(tools, quoted))
 }
 
 #[derive(Serialize)]
@@ -206,34 +198,61 @@ struct TextRow<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{Message, Role};
+    use crate::conversation::Role;
+    use serde_json::json;
+
+    /// The line as serde_json writes the same columns (key order as listed: `preserve_order`).
+    fn expected_line(row: &Row, messages: &[Message], kind: EmitKind) -> String {
+        let mut line = Map::new();
+        line.insert("id".into(), json!(row.id));
+        if kind == EmitKind::Tokens {
+            line.insert("input_ids".into(), json!(row.input_ids));
+            line.insert("assistant_masks".into(), json!(row.assistant_masks));
+            line.insert("labels".into(), json!(crate::mask::labels(&row.input_ids, &row.assistant_masks)));
+        }
+        let messages: Vec<Value> = messages.iter().map(|m| m.to_json(ArgumentsForm::String, true)).collect();
+        line.insert("messages".into(), json!(messages));
+        line.insert("tools".into(), json!(serde_json::to_string(&*row.tools).unwrap()));
+        if !row.meta.is_empty() {
+            line.insert("meta".into(), json!(serde_json::to_string(&row.meta).unwrap()));
+        }
+        if kind == EmitKind::Tokens {
+            line.insert("trajkit".into(), serde_json::to_value(&row.info).unwrap());
+        }
+        serde_json::to_string(&line).unwrap()
+    }
 
     #[test]
     fn written_lines_equal_serialized_lines() {
         let mut c = Conversation::default();
         c.messages.push(Message::new(Role::User, "hé \"quoted\"\n"));
-        c.messages.push(Message::new(Role::Assistant, "ok"));
-        c.tools.push(serde_json::json!({"type": "function", "function": {"name": "f"}}));
+        let mut answer = Message::new(Role::Assistant, "ok");
+        answer.reasoning = Some("why\u{1}".into());
+        c.messages.push(answer);
+        c.tools = vec![json!({"type": "function", "function": {"name": "f"}})].into();
         let rendered =
             Rendered { text: "abc".into(), supervised: std::iter::once(1..2).collect(), ordinary: Vec::new() };
-        let mut row = Row::new("r\u{1}1".into(), &c, rendered, true);
+        let mut row = Row::new("r\u{1}1".into(), &c, messages_json(&c.messages, true), rendered);
         row.input_ids = vec![0, 151644, 7, 4294967295];
         row.assistant_masks = vec![0, 1, 1, 0];
         row.info = RowInfo { template: "qwen3".into(), tokenizer: Some("qwen3".into()), no_loss_turns: vec![2] };
         for meta in [false, true] {
             if meta {
-                row.meta.insert("k".into(), serde_json::json!([1.5, null]));
+                row.meta.insert("k".into(), json!([1.5, null]));
             }
-            for kind in [EmitKind::Tokens, EmitKind::Messages, EmitKind::Text] {
-                let mut out = Vec::new();
-                row.write_json_line(kind, &mut out);
-                assert_eq!(String::from_utf8(out).unwrap(), row.to_json_line(kind), "{kind:?}");
+            for kind in [EmitKind::Tokens, EmitKind::Messages] {
+                assert_eq!(row.to_json_line(kind), expected_line(&row, &c.messages, kind), "{kind:?}");
             }
+            let text: Value = serde_json::from_str(&row.to_json_line(EmitKind::Text)).unwrap();
+            assert_eq!(text, json!({"id": row.id, "text": "abc", "spans": [[1, 2]], "trajkit": row.info}));
         }
         row.input_ids.clear();
         row.assistant_masks.clear();
-        let mut out = Vec::new();
-        row.write_json_line(EmitKind::Tokens, &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), row.to_json_line(EmitKind::Tokens));
+        assert_eq!(row.to_json_line(EmitKind::Tokens), expected_line(&row, &c.messages, EmitKind::Tokens));
+        assert_eq!(row.messages_text(), serde_json::to_string(&json!(expected_messages(&c))).unwrap());
+    }
+
+    fn expected_messages(c: &Conversation) -> Vec<Value> {
+        c.messages.iter().map(|m| m.to_json(ArgumentsForm::String, true)).collect()
     }
 }

@@ -4,7 +4,7 @@
 //! either rows or one located error, never both and never nothing.
 
 use crate::conversation::{Conversation, Role};
-use crate::emit::{Row, RowInfo};
+use crate::emit::{self, MessageJson, Row, RowInfo};
 use crate::ingest::{self, IngestOptions, Problem};
 use crate::mask;
 use crate::render::{ChatTemplate, ReasoningPolicy, RenderError, RenderOptions};
@@ -170,9 +170,12 @@ impl Converter {
             conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
         }
         let history_rewritten = self.expand == Expand::Conversation && self.rewrites_supervised_history(&conversation);
+        // Every sample is a prefix of the conversation: its messages' JSON is made once here.
+        let messages = emit::messages_json(&conversation.messages, self.template.splits_reasoning());
         let (mut rows, mut too_long) = (Vec::new(), Vec::new());
         for (suffix, sample) in expand(&conversation, self.expand) {
-            if !sample.messages.iter().any(|m| m.role == Role::Assistant && m.train) {
+            let sample = Sample { messages: messages[..sample.messages.len()].to_vec(), conversation: sample };
+            if !sample.conversation.messages.iter().any(|m| m.role == Role::Assistant && m.train) {
                 if self.expand == Expand::PerTurn {
                     continue; // a turn marked train: false yields no row of its own
                 }
@@ -203,7 +206,7 @@ impl Converter {
 
     /// The row of one sample held to `limit`: as it is, with its earliest turns dropped
     /// (`--truncate turns`, with a `truncated` warning), or too long.
-    fn fit(&self, id: String, sample: &Conversation, limit: Option<LengthLimit>) -> Result<Fit, Problem> {
+    fn fit(&self, id: String, sample: &Sample, limit: Option<LengthLimit>) -> Result<Fit, Problem> {
         let Some(limit) = limit else { return Ok(Fit::Row(self.row(id, sample)?, None)) };
         let full = match self.measure(id.clone(), sample, &limit)? {
             Measured::Fits(row) => return Ok(Fit::Row(row, None)),
@@ -214,13 +217,14 @@ impl Converter {
             let problem = Problem::new("too_long", "", message);
             Ok(Fit::TooLong(TooLong { id: id.clone(), length: length.tokens, problem }))
         };
-        let starts = turn_starts(sample);
+        let starts = turn_starts(&sample.conversation);
         if limit.truncate == Truncate::Drop || starts.len() < 2 {
             return too_long(full, format!("{full}, over --max-length {max}"));
         }
         // Lengths fall as turns are dropped, so search for the fewest dropped turns that fit.
         let without = |k: usize| {
             let mut shorter = sample.clone();
+            shorter.conversation.messages.drain(starts[0]..starts[k]);
             shorter.messages.drain(starts[0]..starts[k]);
             shorter
         };
@@ -248,7 +252,7 @@ impl Converter {
     }
 
     /// A sample's row if it fits `limit`, else its length.
-    fn measure(&self, id: String, sample: &Conversation, limit: &LengthLimit) -> Result<Measured, Problem> {
+    fn measure(&self, id: String, sample: &Sample, limit: &LengthLimit) -> Result<Measured, Problem> {
         let row = self.rendered_row(id, sample)?;
         if let Some(at_least) = limit.surely_over(row.text.len()) {
             return Ok(Measured::Over(Length { tokens: at_least, exact: false }));
@@ -260,17 +264,17 @@ impl Converter {
         }
     }
 
-    fn row(&self, id: String, sample: &Conversation) -> Result<Row, Problem> {
+    fn row(&self, id: String, sample: &Sample) -> Result<Row, Problem> {
         self.tokenized(self.rendered_row(id, sample)?)
     }
 
-    fn rendered_row(&self, id: String, sample: &Conversation) -> Result<Row, Problem> {
+    fn rendered_row(&self, id: String, Sample { conversation: sample, messages }: &Sample) -> Result<Row, Problem> {
         let rendered = self.template.render(sample, &self.render).map_err(render_problem)?;
         if rendered.supervised.is_empty() {
             return Err(render_problem(RenderError::NothingToTrain));
         }
         let no_loss_turns = self.template.no_loss_turns(sample);
-        let mut row = Row::new(id, sample, rendered, self.template.splits_reasoning());
+        let mut row = Row::new(id, sample, messages.clone(), rendered);
         row.info = RowInfo {
             template: self.template.name.clone(),
             tokenizer: self.tokenizer.as_ref().map(|t| t.source.describe()),
@@ -305,6 +309,13 @@ impl Converter {
                 m.role == Role::Assistant && m.train && m.reasoning.as_deref().is_some_and(|r| !r.trim().is_empty())
             })
     }
+}
+
+/// One row's conversation, and the JSON of its messages (shared with the record's other rows).
+#[derive(Clone)]
+struct Sample {
+    conversation: Conversation,
+    messages: Vec<MessageJson>,
 }
 
 /// A sample's row under `--max-length`.

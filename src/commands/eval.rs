@@ -255,7 +255,7 @@ fn write_prompts(reader: &Reader, gold: &GoldSet, out: &mut Output) -> Result<Ex
             "prompt": prompt,
             "history": messages,
             "reference": task.reference().to_json(ArgumentsForm::String, true).to_string(),
-            "tools": serde_json::to_string(&task.conversation.tools).unwrap_or_default(),
+            "tools": serde_json::to_string(&*task.conversation.tools).unwrap_or_default(),
         });
         if !out.line(&line.to_string())? {
             break;

@@ -72,7 +72,7 @@ fn harmony_options(flags: &HarmonyFlags) -> HarmonyOptions {
 /// How records are read: `--input-format` and the `--tools` file for records that carry none.
 pub fn ingest_options(format: Option<InputFormatArg>, tools: Option<&str>) -> Result<IngestOptions> {
     let default_tools = match tools {
-        Some(path) => Some(read_tools(path)?.into_iter().map(normalize_tool).collect()),
+        Some(path) => Some(std::sync::Arc::new(read_tools(path)?.into_iter().map(normalize_tool).collect())),
         None => None,
     };
     Ok(IngestOptions {

@@ -45,7 +45,7 @@ impl Format {
                     row.input_ids = Vec::new();
                     row.assistant_masks = Vec::new();
                     row.messages = Vec::new();
-                    row.tools = Vec::new();
+                    row.tools = Default::default();
                     row.text = String::new();
                     row.spans = Vec::new();
                     row.ordinary = Vec::new();

@@ -23,7 +23,8 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         tools: match tools_field(&record, "tools")? {
             tools if tools.is_empty() => tools_field(&record, "functions")?,
             tools => tools,
-        },
+        }
+        .into(),
         ..Default::default()
     };
     for (i, item) in items.iter().enumerate() {

@@ -88,7 +88,7 @@ pub struct IngestOptions {
     /// Force one input format instead of detecting it per record.
     pub format: Option<InputFormat>,
     /// Tools for records that carry none (`--tools FILE`), already normalized.
-    pub default_tools: Option<Vec<Value>>,
+    pub default_tools: Option<std::sync::Arc<Vec<Value>>>,
     /// Run on every record once it is a conversation (`convert --validate`).
     pub check: Option<IngestCheck>,
 }

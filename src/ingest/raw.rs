@@ -17,7 +17,7 @@ const STEP_KEYS: &[&str] = &["assistant_think", "assistant_tool", "tool_result",
 pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
     let mut conversation = Conversation {
         id: opt_id(&record, "id", "")?.unwrap_or_default(),
-        tools: tools_field(&record, "tools")?,
+        tools: tools_field(&record, "tools")?.into(),
         ..Default::default()
     };
     if let Some(system) = opt_str(&record, "system", "")? {

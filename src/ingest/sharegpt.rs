@@ -22,7 +22,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     };
     let mut conversation = Conversation {
         id: opt_id(&record, "id", "")?.unwrap_or_default(),
-        tools: tools_field(&record, "tools")?,
+        tools: tools_field(&record, "tools")?.into(),
         ..Default::default()
     };
     if let Some(system) = opt_str(&record, "system", "")?.filter(|s| !s.is_empty()) {

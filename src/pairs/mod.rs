@@ -80,7 +80,7 @@ impl Pair {
         row.insert("prompt".into(), messages(&self.prompt.messages));
         row.insert("chosen".into(), messages(&self.chosen));
         row.insert("rejected".into(), messages(&self.rejected));
-        row.insert("tools".into(), Value::String(serde_json::to_string(&self.prompt.tools).expect("JSON serializes")));
+        row.insert("tools".into(), Value::String(serde_json::to_string(&*self.prompt.tools).expect("JSON serializes")));
         row.insert("kind".into(), self.kind.clone().map_or(Value::Null, Value::String));
         if let Some(t) = tokens {
             let ids = |ids: &[u32]| Value::Array(ids.iter().map(|&i| Value::from(i)).collect());
@@ -142,7 +142,7 @@ pub fn check_side(
     let messages: Vec<Value> = conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();
     let mut record = Map::new();
     record.insert("messages".into(), Value::Array(messages));
-    record.insert("tools".into(), Value::Array(conversation.tools.clone()));
+    record.insert("tools".into(), Value::Array(conversation.tools.to_vec()));
     let record = Value::Object(record);
     let prompt_len = pair.prompt.messages.len();
     let relocate = |path: &str| -> String {

@@ -6,10 +6,14 @@
 //! maps in insertion order, `Vec<Value>` lists, i64/u64/f64 numbers, `none` for null) without either
 //! step, so templates cannot tell the difference. A test compares them with the serde conversion.
 
+use std::cell::{OnceCell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
 use minijinja::Value;
 use serde_json::Value as Json;
 
-use crate::conversation::{Arguments, Message, Role};
+use crate::conversation::{Arguments, Message, Role, ToolSetMemo};
 
 /// The map type minijinja builds for serialized maps (`preserve_order`).
 pub(super) type ValueMap = indexmap::IndexMap<Value, Value>;
@@ -41,38 +45,46 @@ pub fn json_list(items: &[Json]) -> Value {
     Value::from_object(items.iter().map(json_value).collect::<Vec<Value>>())
 }
 
-/// [`json_list`] of a record's tools, remembered per thread: records of one agent, and every row
-/// of a record in `--expand per-turn`, offer the same tools, which then need not be converted again
-/// (minijinja values are immutable, so one value can serve many renders).
-pub fn tools_value(tools: &[Json]) -> Value {
-    const KEPT: usize = 8;
-    thread_local! {
-        static TOOLS: std::cell::RefCell<Vec<(Vec<Json>, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    TOOLS.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        let same = |kept: &[Json]| kept.len() == tools.len() && kept.iter().zip(tools).all(|(a, b)| same_json(a, b));
-        if let Some(at) = cache.iter().position(|(kept, _)| same(kept)) {
-            return cache[at].1.clone();
-        }
-        let value = json_list(tools);
-        if cache.len() == KEPT {
-            cache.remove(0);
-        }
-        cache.push((tools.to_vec(), value.clone()));
-        value
-    })
+/// A tool set as templates see it, and each tool's `tojson` text, made on first use: templates
+/// such as Qwen3's dump every tool into the system prompt of every row.
+#[derive(Clone)]
+struct TemplateTools {
+    list: Value,
+    dumped: Rc<[OnceCell<Rc<str>>]>,
 }
 
-/// Equal JSON with keys in the same order (serde_json's `==` ignores the order, which `tojson` keeps).
-pub fn same_json(a: &Json, b: &Json) -> bool {
-    match (a, b) {
-        (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_json(a, b)),
-        (Json::Object(x), Json::Object(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|((ka, va), (kb, vb))| ka == kb && same_json(va, vb))
+thread_local! {
+    static TOOLS: RefCell<ToolSetMemo<TemplateTools>> = const { RefCell::new(ToolSetMemo::new()) };
+}
+
+/// [`json_list`] of a record's tools, remembered per thread (minijinja values are immutable, so
+/// one value can serve many renders).
+pub fn tools_value(tools: &Arc<Vec<Json>>) -> Value {
+    let make = |tools: &[Json]| TemplateTools {
+        list: json_list(tools),
+        dumped: tools.iter().map(|_| OnceCell::new()).collect(),
+    };
+    TOOLS.with(|memo| memo.borrow_mut().get_or_insert_with(tools, make).list)
+}
+
+/// `tojson` of `value` with default options when it is one of the tools of a remembered tool set
+/// (found by identity), made once per tool set and thread.
+pub fn dumped_tool(value: &Value) -> Option<Rc<str>> {
+    let map: *const ValueMap = value.downcast_object_ref::<ValueMap>()?;
+    TOOLS.with(|memo| {
+        let memo = memo.borrow();
+        for tools in memo.values() {
+            let Some(items) = tools.list.downcast_object_ref::<Vec<Value>>() else { continue };
+            let same = |item: &Value| item.downcast_object_ref::<ValueMap>().is_some_and(|m| std::ptr::eq(m, map));
+            if let Some(at) = items.iter().position(same) {
+                let text = tools.dumped[at].get_or_init(|| {
+                    super::pyjson::dumps_template_value(value, &Default::default()).unwrap_or_default().into()
+                });
+                return Some(text.clone()).filter(|t| !t.is_empty());
+            }
         }
-        _ => a == b,
-    }
+        None
+    })
 }
 
 /// `json_value(&message.to_json(ArgumentsForm::AsGiven, split_reasoning))`, plus `trajkit_train`
@@ -153,10 +165,12 @@ mod tests {
 
     #[test]
     fn tools_are_reused_only_when_equal_in_order() {
-        let a = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1, "b": 2}}})];
-        let b = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"b": 2, "a": 1}}})];
-        let c = vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1.0, "b": 2}}})];
-        for tools in [&a, &b, &c, &a] {
+        let a = Arc::new(vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1, "b": 2}}})]);
+        let b = Arc::new(vec![json!({"type": "function", "function": {"name": "f", "parameters": {"b": 2, "a": 1}}})]);
+        let c =
+            Arc::new(vec![json!({"type": "function", "function": {"name": "f", "parameters": {"a": 1.0, "b": 2}}})]);
+        let a_again = Arc::new(a.to_vec());
+        for tools in [&a, &b, &c, &a, &a_again, &a_again] {
             same(&tools_value(tools), &json_list(tools));
         }
         assert_ne!(format!("{:?}", tools_value(&a)), format!("{:?}", tools_value(&b)));

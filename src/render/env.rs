@@ -69,6 +69,11 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
     // The values templates dump are written directly; anything else goes through serde_json, with
     // its errors first as before.
     if let Ok(options) = &options {
+        if *options == DumpOptions::default() {
+            if let Some(text) = super::context::dumped_tool(value) {
+                return Ok(Value::from_safe_string(text.to_string()));
+            }
+        }
         if let Some(text) = dumps_template_value(value, options) {
             return Ok(Value::from_safe_string(text));
         }

@@ -355,6 +355,7 @@ fn describe(e: &minijinja::Error) -> String {
 /// Remove the span markers from rendered text; the supervised ranges are the training spans minus
 /// the no-loss spans, as byte ranges of the clean text.
 pub fn split_markers(marked: &str) -> Rendered {
+    let bytes = marked.as_bytes();
     let mut text = String::with_capacity(marked.len());
     let mut train_depth = 0usize;
     let mut no_loss_depth = 0usize;
@@ -362,8 +363,16 @@ pub fn split_markers(marked: &str) -> Rendered {
     let mut open: Option<usize> = None;
     let mut ordinary: Vec<Range<usize>> = Vec::new();
     let mut ordinary_open: Option<usize> = None;
-    for c in marked.chars() {
-        match c {
+    // Text between markers is copied in runs; markers are found by their first byte (memchr), which
+    // keeps this a small part of a row's cost even for long renders.
+    let (mut copied, mut search) = (0, 0);
+    while let Some(found) = memchr::memchr(MARKER_LEAD, &bytes[search..]) {
+        let at = search + found;
+        search = at + 1;
+        let Some(marker) = marker_at(bytes, at) else { continue };
+        text.push_str(&marked[copied..at]);
+        (copied, search) = (at + MARKER_LEN, at + MARKER_LEN);
+        match marker {
             ORDINARY_OPEN => {
                 ordinary_open.get_or_insert(text.len());
                 continue;
@@ -380,10 +389,7 @@ pub fn split_markers(marked: &str) -> Rendered {
             TRAIN_CLOSE => train_depth = train_depth.saturating_sub(1),
             NO_LOSS_OPEN => no_loss_depth += 1,
             NO_LOSS_CLOSE => no_loss_depth = no_loss_depth.saturating_sub(1),
-            c => {
-                text.push(c);
-                continue;
-            }
+            _ => unreachable!("marker_at returns markers only"),
         }
         let active = train_depth > 0 && no_loss_depth == 0;
         match (active, open) {
@@ -397,6 +403,7 @@ pub fn split_markers(marked: &str) -> Rendered {
             _ => {}
         }
     }
+    text.push_str(&marked[copied..]);
     if let Some(start) = open {
         if start < text.len() {
             supervised.push(start..text.len());
@@ -406,9 +413,31 @@ pub fn split_markers(marked: &str) -> Rendered {
     Rendered { text, supervised, ordinary }
 }
 
+/// Every marker is one of U+FDD0..=U+FDD5: `EF B7 90..=95` in UTF-8.
+const MARKER_LEAD: u8 = 0xEF;
+const MARKER_LEN: usize = 3;
+
+/// The marker whose encoding starts at `at`, if one does.
+fn marker_at(bytes: &[u8], at: usize) -> Option<char> {
+    match bytes.get(at..at + MARKER_LEN)? {
+        [MARKER_LEAD, 0xB7, last @ 0x90..=0x95] => char::from_u32(0xFDD0 + u32::from(last - 0x90)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn marker_bytes_are_the_marker_chars() {
+        for marker in [TRAIN_OPEN, TRAIN_CLOSE, NO_LOSS_OPEN, NO_LOSS_CLOSE, ORDINARY_OPEN, ORDINARY_CLOSE] {
+            assert_eq!(marker_at(marker.to_string().as_bytes(), 0), Some(marker));
+        }
+        // Other characters with the same lead byte are text.
+        let r = split_markers("\u{FDD6}\u{FFFD}\u{E000}x");
+        assert_eq!(r.text, "\u{FDD6}\u{FFFD}\u{E000}x");
+    }
 
     #[test]
     fn markers_become_byte_ranges_minus_no_loss() {

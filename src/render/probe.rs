@@ -90,7 +90,7 @@ impl<'a> Prober<'a> {
             })
             .collect();
         let tools = if with_tools { tools().as_array().cloned().unwrap_or_default() } else { Vec::new() };
-        Conversation { id: "probe".into(), messages, tools, meta: Default::default() }
+        Conversation { id: "probe".into(), messages, tools: tools.into(), meta: Default::default() }
     }
 
     /// The text of `messages` (with the probe tools when `with_tools`), or the template's error.

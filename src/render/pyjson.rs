@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 /// The knobs of `json.dumps` that templates use.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DumpOptions {
     pub ensure_ascii: bool,
     pub indent: Option<String>,
