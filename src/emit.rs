@@ -142,38 +142,99 @@ impl Row {
 
     /// `,"input_ids":[…],"assistant_masks":[…],"labels":[…]`
     fn write_token_columns(&self, out: &mut Vec<u8>) {
-        let mut digits = itoa::Buffer::new();
-        out.extend_from_slice(b",\"input_ids\":[");
-        for (i, &id) in self.input_ids.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(digits.format(id).as_bytes());
-        }
-        out.extend_from_slice(b"],\"assistant_masks\":[");
-        for (i, &m) in self.assistant_masks.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(digits.format(m).as_bytes());
-        }
-        out.extend_from_slice(b"],\"labels\":[");
-        for (i, (&id, &m)) in self.input_ids.iter().zip(&self.assistant_masks).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            match m {
-                1 => out.extend_from_slice(digits.format(id).as_bytes()),
-                _ => out.extend_from_slice(IGNORED_LABEL),
-            }
-        }
-        out.push(b']');
+        let (ids, masks) = (&self.input_ids, &self.assistant_masks);
+        out.extend_from_slice(b",\"input_ids\":");
+        let Some(table) = ItemTable::covering(ids) else {
+            return write_token_columns_slowly(ids, masks, out);
+        };
+        write_list(out, ids.iter().map(|&id| table.id(id)), ids.len());
+        out.extend_from_slice(b",\"assistant_masks\":");
+        write_list(out, masks.iter().map(|&m| if m == 1 { MASK_ONE } else { MASK_ZERO }), masks.len());
+        out.extend_from_slice(b",\"labels\":");
+        let labels = ids.iter().zip(masks).map(|(&id, &m)| if m == 1 { table.id(id) } else { IGNORED_LABEL });
+        write_list(out, labels, ids.len().min(masks.len()));
     }
 }
 
-/// The label of an unsupervised token, as JSON.
-const IGNORED_LABEL: &[u8] = b"-100";
+/// One item of a JSON list of integers as text, `,` first (`,151644`), its length in the last byte.
+type Item = [u8; 8];
+const MASK_ZERO: Item = *b",0\0\0\0\0\0\x02";
+const MASK_ONE: Item = *b",1\0\0\0\0\0\x02";
+/// The label of an unsupervised token.
+const IGNORED_LABEL: Item = *b",-100\0\0\x05";
 const _: () = assert!(IGNORE_INDEX == -100);
+
+/// The text of every token id below 2^18 (vocabularies up to 262,144 tokens: Qwen3, GPT-OSS,
+/// Llama 3, Gemma 3), made once.
+struct ItemTable(&'static [Item]);
+
+impl ItemTable {
+    const SIZE: u32 = 1 << 18;
+
+    /// The table, when it covers every id.
+    fn covering(ids: &[u32]) -> Option<ItemTable> {
+        static TABLE: std::sync::OnceLock<Box<[Item]>> = std::sync::OnceLock::new();
+        if ids.iter().any(|&id| id >= Self::SIZE) {
+            return None;
+        }
+        let item = |n: u32| {
+            let mut item = [0u8; 8];
+            let mut digits = itoa::Buffer::new();
+            let text = digits.format(n).as_bytes();
+            item[0] = b',';
+            item[1..=text.len()].copy_from_slice(text);
+            item[7] = text.len() as u8 + 1;
+            item
+        };
+        Some(ItemTable(TABLE.get_or_init(|| (0..Self::SIZE).map(item).collect())))
+    }
+
+    fn id(&self, id: u32) -> Item {
+        self.0[id as usize]
+    }
+}
+
+/// `[a,b,…]` from `count` items: each copied whole (a fixed 8-byte move) into room made
+/// beforehand, and the write position advanced by its length. The token columns are most of every
+/// row; formatting and appending each number was a fifth of a per-turn run.
+fn write_list(out: &mut Vec<u8>, items: impl Iterator<Item = Item>, count: usize) {
+    let start = out.len();
+    out.resize(start + 8 * count + 8, 0);
+    let mut at = start;
+    for item in items {
+        out[at..at + 8].copy_from_slice(&item);
+        at += usize::from(item[7]);
+    }
+    out.truncate(at);
+    match at == start {
+        true => out.push(b'['),
+        false => out[start] = b'[', // over the first item's comma
+    }
+    out.push(b']');
+}
+
+/// The token columns for ids beyond the table, number by number.
+fn write_token_columns_slowly(ids: &[u32], masks: &[u8], out: &mut Vec<u8>) {
+    let mut digits = itoa::Buffer::new();
+    let mut list = |out: &mut Vec<u8>, items: &mut dyn Iterator<Item = Option<u32>>| {
+        out.push(b'[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match item {
+                Some(n) => out.extend_from_slice(digits.format(n).as_bytes()),
+                None => out.extend_from_slice(b"-100"),
+            }
+        }
+        out.push(b']');
+    };
+    list(out, &mut ids.iter().map(|&id| Some(id)));
+    out.extend_from_slice(b",\"assistant_masks\":");
+    list(out, &mut masks.iter().map(|&m| Some(u32::from(m))));
+    out.extend_from_slice(b",\"labels\":");
+    list(out, &mut ids.iter().zip(masks).map(|(&id, &m)| (m == 1).then_some(id)));
+}
 
 /// The `tools` column: the tools' JSON text as a JSON string, remembered per tool set.
 fn tools_text(tools: &Arc<Vec<Value>>) -> Rc<str> {
@@ -233,18 +294,23 @@ mod tests {
         let rendered =
             Rendered { text: "abc".into(), supervised: std::iter::once(1..2).collect(), ordinary: Vec::new() };
         let mut row = Row::new("r\u{1}1".into(), &c, messages_json(&c.messages, true), rendered);
-        row.input_ids = vec![0, 151644, 7, 4294967295];
-        row.assistant_masks = vec![0, 1, 1, 0];
         row.info = RowInfo { template: "qwen3".into(), tokenizer: Some("qwen3".into()), no_loss_turns: vec![2] };
-        for meta in [false, true] {
-            if meta {
-                row.meta.insert("k".into(), json!([1.5, null]));
+        // Ids within the table, at its edges, and beyond it (written number by number).
+        let id_sets = [vec![0, 151644, 7, 262143, 9, 10, 99999, 100000], vec![0, 151644, 7, 262144, 4294967295]];
+        for ids in id_sets {
+            row.assistant_masks = ids.iter().enumerate().map(|(i, _)| u8::from(i % 3 == 1)).collect();
+            row.input_ids = ids;
+            for meta in [false, true] {
+                row.meta.clear();
+                if meta {
+                    row.meta.insert("k".into(), json!([1.5, null]));
+                }
+                for kind in [EmitKind::Tokens, EmitKind::Messages] {
+                    assert_eq!(row.to_json_line(kind), expected_line(&row, &c.messages, kind), "{kind:?}");
+                }
+                let text: Value = serde_json::from_str(&row.to_json_line(EmitKind::Text)).unwrap();
+                assert_eq!(text, json!({"id": row.id, "text": "abc", "spans": [[1, 2]], "trajkit": row.info}));
             }
-            for kind in [EmitKind::Tokens, EmitKind::Messages] {
-                assert_eq!(row.to_json_line(kind), expected_line(&row, &c.messages, kind), "{kind:?}");
-            }
-            let text: Value = serde_json::from_str(&row.to_json_line(EmitKind::Text)).unwrap();
-            assert_eq!(text, json!({"id": row.id, "text": "abc", "spans": [[1, 2]], "trajkit": row.info}));
         }
         row.input_ids.clear();
         row.assistant_masks.clear();
