@@ -237,8 +237,7 @@ impl ChatTemplate {
             return this.render(conversation, options);
         }
         for (i, m) in conversation.messages.iter().enumerate() {
-            let reserved = |s: &str| s.chars().any(|c| ('\u{FDD0}'..='\u{FDD5}').contains(&c));
-            if reserved(&m.content) || m.reasoning.as_deref().is_some_and(reserved) {
+            if has_marker(&m.content) || m.reasoning.as_deref().is_some_and(has_marker) {
                 return Err(RenderError::ReservedCharacter(format!("messages[{i}]")));
             }
         }
@@ -417,6 +416,12 @@ pub fn split_markers(marked: &str) -> Rendered {
 const MARKER_LEAD: u8 = 0xEF;
 const MARKER_LEN: usize = 3;
 
+/// Whether `text` holds one of the marker characters (input must not: they would fake spans).
+fn has_marker(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(MARKER_LEAD, bytes).any(|at| marker_at(bytes, at).is_some())
+}
+
 /// The marker whose encoding starts at `at`, if one does.
 fn marker_at(bytes: &[u8], at: usize) -> Option<char> {
     match bytes.get(at..at + MARKER_LEN)? {
@@ -435,6 +440,7 @@ mod tests {
             assert_eq!(marker_at(marker.to_string().as_bytes(), 0), Some(marker));
         }
         // Other characters with the same lead byte are text.
+        assert!(!has_marker("\u{FDD6}\u{FFFD}\u{FDCF}x") && has_marker("ab\u{FDD5}"));
         let r = split_markers("\u{FDD6}\u{FFFD}\u{E000}x");
         assert_eq!(r.text, "\u{FDD6}\u{FFFD}\u{E000}x");
     }
