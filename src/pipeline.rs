@@ -6,7 +6,6 @@
 use crate::conversation::{Conversation, Role};
 use crate::emit::{self, MessageJson, Row, RowInfo};
 use crate::ingest::{self, IngestOptions, Problem};
-use crate::mask;
 use crate::render::{ChatTemplate, ReasoningPolicy, RenderError, RenderOptions};
 use crate::source::{self, Location, RawRecord};
 use crate::tokenize::TextTokenizer;
@@ -287,14 +286,13 @@ impl Converter {
     fn tokenized(&self, mut row: Row) -> Result<Row, Problem> {
         if let Some(tokenizer) = &self.tokenizer {
             let tokens = tokenizer
-                .encode_with_ordinary(&row.text, &row.ordinary)
+                .encode_masked(&row.text, &row.ordinary, &row.spans)
                 .map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
-            let mask = mask::token_mask(&tokens.offsets, &row.spans);
-            if !mask.contains(&1) {
+            if !tokens.mask.contains(&1) {
                 return Err(Problem::new("nothing_to_train", "", "no token falls inside a supervised span"));
             }
             row.input_ids = tokens.ids;
-            row.assistant_masks = mask;
+            row.assistant_masks = tokens.mask;
         }
         Ok(row)
     }

@@ -187,3 +187,51 @@ fn qwen3_fast_path_equals_whole_encode() {
     assert_same(&tok, &ascii_heavy_texts(3, 3000));
     assert!(!tokenizer(Embedded::GptOss).has_fast_path(), "GPT-OSS has another pattern");
 }
+
+/// Sorted, disjoint byte ranges of `text` at character boundaries (some empty), from `seed`.
+fn random_ranges(text: &str, seed: u64, allow_empty: bool) -> Vec<std::ops::Range<usize>> {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut bounds: Vec<usize> = (0..next() % 12).map(|_| next() % (text.len() + 1)).collect();
+    bounds.retain(|&b| text.is_char_boundary(b));
+    bounds.sort_unstable();
+    if !allow_empty {
+        bounds.dedup();
+    }
+    bounds.chunks_exact(2).map(|pair| pair[0]..pair[1]).filter(|r| allow_empty || !r.is_empty()).collect()
+}
+
+/// The mask made while encoding equals the overlap rule applied to the offsets, for supervised
+/// spans anywhere (inside, across and between segments, empty, the whole text) and with ordinary
+/// ranges.
+#[test]
+fn masks_made_while_encoding_equal_the_overlap_rule() {
+    for (which, golden) in
+        [(Embedded::Qwen3, "fixtures/golden/qwen3.jsonl"), (Embedded::GptOss, "fixtures/golden/harmony.jsonl")]
+    {
+        let tok = tokenizer(which);
+        let mut texts = golden_texts(golden);
+        texts.extend(tricky_texts(4, 200));
+        for (i, text) in texts.iter().enumerate() {
+            let seed = i as u64;
+            let mut span_sets = vec![Vec::new(), vec![0..text.len()]];
+            span_sets.extend((0..4).map(|k| random_ranges(text, seed * 8 + k, true)));
+            for spans in span_sets {
+                let ordinary = match which {
+                    Embedded::GptOss => random_ranges(text, seed * 8 + 5, false),
+                    Embedded::Qwen3 => Vec::new(),
+                };
+                for _ in 0..2 {
+                    let masked = tok.encode_masked(text, &ordinary, &spans).unwrap();
+                    let tokens = tok.encode_with_ordinary(text, &ordinary).unwrap();
+                    assert_eq!(masked.ids, tokens.ids, "{text:?}");
+                    let expected = trajkit::mask::token_mask(&tokens.offsets, &spans);
+                    assert_eq!(masked.mask, expected, "{text:?} spans {spans:?} ordinary {ordinary:?}");
+                }
+            }
+        }
+    }
+}

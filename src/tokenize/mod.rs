@@ -93,6 +93,61 @@ pub struct Tokens {
     pub offsets: Vec<(usize, usize)>,
 }
 
+/// Token ids with their loss mask (see [`TextTokenizer::encode_masked`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MaskedTokens {
+    pub ids: Vec<u32>,
+    pub mask: Vec<u8>,
+}
+
+/// Where encoded tokens go, in text order: ids with offsets, or ids with their mask.
+pub(crate) trait TokenSink {
+    /// One token and its byte range in the whole text.
+    fn token(&mut self, id: u32, start: usize, end: usize);
+    /// A cached segment's tokens: offsets relative to `range.start`, the segment's byte range.
+    fn segment(&mut self, ids: &[u32], offsets: &[(u32, u32)], range: std::ops::Range<usize>, has_empty: bool);
+}
+
+impl TokenSink for Tokens {
+    fn token(&mut self, id: u32, start: usize, end: usize) {
+        self.ids.push(id);
+        self.offsets.push((start, end));
+    }
+
+    fn segment(&mut self, ids: &[u32], offsets: &[(u32, u32)], range: std::ops::Range<usize>, _: bool) {
+        self.ids.extend_from_slice(ids);
+        let base = range.start;
+        self.offsets.extend(offsets.iter().map(|&(s, e)| (base + s as usize, base + e as usize)));
+    }
+}
+
+/// Masks tokens as they arrive; a segment wholly inside or outside the supervised spans is masked
+/// as a whole, without the offsets of its tokens.
+struct Masking<'a> {
+    out: MaskedTokens,
+    cursor: crate::mask::SpanCursor<'a>,
+}
+
+impl TokenSink for Masking<'_> {
+    fn token(&mut self, id: u32, start: usize, end: usize) {
+        self.out.ids.push(id);
+        self.out.mask.push(self.cursor.token(start, end));
+    }
+
+    fn segment(&mut self, ids: &[u32], offsets: &[(u32, u32)], range: std::ops::Range<usize>, has_empty: bool) {
+        self.out.ids.extend_from_slice(ids);
+        let mask = &mut self.out.mask;
+        match self.cursor.uniform(range.start, range.end) {
+            Some(0) => mask.resize(mask.len() + ids.len(), 0),
+            Some(1) if !has_empty => mask.resize(mask.len() + ids.len(), 1),
+            _ => {
+                let base = range.start;
+                mask.extend(offsets.iter().map(|&(s, e)| self.cursor.token(base + s as usize, base + e as usize)));
+            }
+        }
+    }
+}
+
 /// A loaded Hugging Face tokenizer, cheap to share across threads.
 #[derive(Clone)]
 pub struct TextTokenizer {
@@ -173,14 +228,39 @@ impl TextTokenizer {
     ) -> Result<Tokens, TokenizeError> {
         let mut tokens =
             Tokens { ids: Vec::with_capacity(text.len() / 3), offsets: Vec::with_capacity(text.len() / 3) };
+        self.encode_into(text, ordinary, &mut tokens)?;
+        Ok(tokens)
+    }
+
+    /// The ids of [`encode_with_ordinary`] and their mask for the supervised byte `spans` (sorted,
+    /// disjoint): equal to [`crate::mask::token_mask`] of its offsets, without making them.
+    ///
+    /// [`encode_with_ordinary`]: TextTokenizer::encode_with_ordinary
+    pub fn encode_masked(
+        &self,
+        text: &str,
+        ordinary: &[std::ops::Range<usize>],
+        spans: &[std::ops::Range<usize>],
+    ) -> Result<MaskedTokens, TokenizeError> {
+        let out = MaskedTokens { ids: Vec::with_capacity(text.len() / 3), mask: Vec::with_capacity(text.len() / 3) };
+        let mut sink = Masking { out, cursor: crate::mask::SpanCursor::new(spans) };
+        self.encode_into(text, ordinary, &mut sink)?;
+        Ok(sink.out)
+    }
+
+    fn encode_into(
+        &self,
+        text: &str,
+        ordinary: &[std::ops::Range<usize>],
+        sink: &mut impl TokenSink,
+    ) -> Result<(), TokenizeError> {
         let mut at = 0;
         for r in ordinary {
-            self.segments.encode_into(&self.inner, &text[at..r.start], at, &mut tokens)?;
-            self.ordinary_segments.encode_into(self.ordinary(), &text[r.clone()], r.start, &mut tokens)?;
+            self.segments.encode_into(&self.inner, &text[at..r.start], at, sink)?;
+            self.ordinary_segments.encode_into(self.ordinary(), &text[r.clone()], r.start, sink)?;
             at = r.end;
         }
-        self.segments.encode_into(&self.inner, &text[at..], at, &mut tokens)?;
-        Ok(tokens)
+        self.segments.encode_into(&self.inner, &text[at..], at, sink)
     }
 
     /// The ids and byte offsets of `text`, equal to one encode of the whole text with no special

@@ -21,12 +21,14 @@ use std::sync::{Arc, Mutex};
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::fast::{cut_points, FastBpe, QuickBuild};
-use super::{TokenizeError, Tokens};
+use super::{TokenSink, TokenizeError, Tokens};
 
 /// A segment's encoding, offsets relative to the segment start.
 struct Encoded {
     ids: Box<[u32]>,
     offsets: Box<[(u32, u32)]>,
+    /// Whether a token has an empty byte range (the overlap rule treats those apart).
+    has_empty: bool,
 }
 
 /// Cuts text at control tokens and remembers segment encodings, within a fixed budget.
@@ -109,25 +111,24 @@ impl SegmentEncoder {
         Ok(tokens)
     }
 
-    /// Append the encoding of `text` (which starts at byte `base` of the whole text) to `tokens`.
+    /// Send the encoding of `text` (which starts at byte `base` of the whole text) to `sink`.
     pub(super) fn encode_into(
         &self,
         tokenizer: &tokenizers::Tokenizer,
         text: &str,
         base: usize,
-        tokens: &mut Tokens,
+        sink: &mut impl TokenSink,
     ) -> Result<(), TokenizeError> {
         let mut at = 0;
         if let Some(matcher) = &self.matcher {
             for m in matcher.find_iter(text) {
                 let Some(id) = self.cut_ids[m.pattern().as_usize()] else { continue };
-                self.segment(tokenizer, &text[at..m.start()], base + at, tokens)?;
-                tokens.ids.push(id);
-                tokens.offsets.push((base + m.start(), base + m.end()));
+                self.segment(tokenizer, &text[at..m.start()], base + at, sink)?;
+                sink.token(id, base + m.start(), base + m.end());
                 at = m.end();
             }
         }
-        self.segment(tokenizer, &text[at..], base + at, tokens)
+        self.segment(tokenizer, &text[at..], base + at, sink)
     }
 
     fn segment(
@@ -135,14 +136,13 @@ impl SegmentEncoder {
         tokenizer: &tokenizers::Tokenizer,
         piece: &str,
         start: usize,
-        tokens: &mut Tokens,
+        sink: &mut impl TokenSink,
     ) -> Result<(), TokenizeError> {
         if piece.is_empty() {
             return Ok(());
         }
         let encoded = self.lookup(tokenizer, piece)?;
-        tokens.ids.extend_from_slice(&encoded.ids);
-        tokens.offsets.extend(encoded.offsets.iter().map(|&(s, e)| (start + s as usize, start + e as usize)));
+        sink.segment(&encoded.ids, &encoded.offsets, start..start + piece.len(), encoded.has_empty);
         Ok(())
     }
 
@@ -201,6 +201,7 @@ impl SegmentEncoder {
                 }
             }
         }
-        Ok(Encoded { ids: ids.into(), offsets: offsets.into() })
+        let has_empty = offsets.iter().any(|&(s, e)| s == e);
+        Ok(Encoded { ids: ids.into(), offsets: offsets.into(), has_empty })
     }
 }
