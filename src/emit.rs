@@ -195,18 +195,24 @@ impl ItemTable {
 }
 
 /// `[a,b,…]` from `count` items: each copied whole (a fixed 8-byte move) into room made
-/// beforehand, and the write position advanced by its length. The token columns are most of every
-/// row; formatting and appending each number was a fifth of a per-turn run.
+/// beforehand, a block of items at a time, and the write position advanced by its length. The
+/// token columns are most of every row; formatting and appending each number was a fifth of a
+/// per-turn run.
 fn write_list(out: &mut Vec<u8>, items: impl Iterator<Item = Item>, count: usize) {
+    const BLOCK: usize = 1024;
     let start = out.len();
-    out.resize(start + 8 * count + 8, 0);
-    let mut at = start;
-    for item in items {
-        out[at..at + 8].copy_from_slice(&item);
-        at += usize::from(item[7]);
+    out.reserve(count * 4 + 2);
+    let mut items = items.peekable();
+    while items.peek().is_some() {
+        let mut at = out.len();
+        out.resize(at + 8 * BLOCK, 0);
+        for item in items.by_ref().take(BLOCK) {
+            out[at..at + 8].copy_from_slice(&item);
+            at += usize::from(item[7]);
+        }
+        out.truncate(at);
     }
-    out.truncate(at);
-    match at == start {
+    match out.len() == start {
         true => out.push(b'['),
         false => out[start] = b'[', // over the first item's comma
     }
@@ -296,7 +302,11 @@ mod tests {
         let mut row = Row::new("r\u{1}1".into(), &c, messages_json(&c.messages, true), rendered);
         row.info = RowInfo { template: "qwen3".into(), tokenizer: Some("qwen3".into()), no_loss_turns: vec![2] };
         // Ids within the table, at its edges, and beyond it (written number by number).
-        let id_sets = [vec![0, 151644, 7, 262143, 9, 10, 99999, 100000], vec![0, 151644, 7, 262144, 4294967295]];
+        let id_sets = [
+            vec![0, 151644, 7, 262143, 9, 10, 99999, 100000],
+            vec![0, 151644, 7, 262144, 4294967295],
+            (0..5000).map(|i| i * 7919 % 262144).collect(), // several blocks of write_list
+        ];
         for ids in id_sets {
             row.assistant_masks = ids.iter().enumerate().map(|(i, _)| u8::from(i % 3 == 1)).collect();
             row.input_ids = ids;
