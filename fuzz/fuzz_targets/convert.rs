@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use trajkit::emit::EmitKind;
+use trajkit::mask::token_mask;
 use trajkit::pipeline::{Converter, Expand, LengthLimit, Truncate};
 use trajkit::render::{load, Date, ReasoningPolicy, RenderOptions};
 use trajkit::source::RecordReader;
@@ -74,6 +75,11 @@ fuzz_target!(|data: &[u8]| {
                         assert!(span.start < span.end && span.end <= row.text.len());
                         assert!(row.text.is_char_boundary(span.start) && row.text.is_char_boundary(span.end));
                     }
+                    // The mask made while encoding equals the overlap rule on the tokens' offsets.
+                    let tokenizer = converter.tokenizer.as_ref().expect("fuzzed converters tokenize");
+                    let tokens = tokenizer.encode_with_ordinary(&row.text, &row.ordinary).expect("it encoded once");
+                    assert_eq!(tokens.ids, row.input_ids);
+                    assert_eq!(token_mask(&tokens.offsets, &row.spans), row.assistant_masks);
                     for kind in [EmitKind::Tokens, EmitKind::Messages, EmitKind::Text] {
                         let line = row.to_json_line(kind);
                         assert!(!line.contains('\n'), "one row, one line");
