@@ -36,9 +36,11 @@ impl Format {
         if let Ok(done) = &mut outcome {
             tokens = done.rows.iter().map(|r| r.input_ids.len()).sum();
             if let Format::Lines(emit) = self {
-                // About 2 + 1 + 6 bytes per token for ids, masks and labels, and the text twice over
-                // in messages: reserved once instead of grown by copying.
-                lines.reserve(done.rows.iter().map(|r| r.input_ids.len() * 16 + r.text.len() + 1024).sum());
+                // Ids, masks and labels take about 7 + 2 + 5 bytes per token, and each list wants
+                // room for 8 while it is written (emit::write_list); the text is there about twice,
+                // in messages and tools. Reserved once instead of grown by copying; room never
+                // touched costs no memory.
+                lines.reserve(done.rows.iter().map(|r| r.input_ids.len() * 18 + 2 * r.text.len() + 1024).sum());
                 for row in &mut done.rows {
                     row.write_json_line(emit, &mut lines);
                     lines.push(b'\n');
