@@ -63,13 +63,24 @@ impl Output {
 
     /// Write one line; false once the reader has gone away.
     pub fn line(&mut self, text: &str) -> Result<bool> {
+        self.write(&[text.as_bytes(), b"\n"])
+    }
+
+    /// Write whole lines, each ending in a newline, as they are (no UTF-8 check: the caller made
+    /// them); false once the reader has gone away.
+    pub fn lines(&mut self, lines: &[u8]) -> Result<bool> {
+        debug_assert!(lines.is_empty() || lines.ends_with(b"\n"));
+        self.write(&[lines])
+    }
+
+    fn write(&mut self, parts: &[&[u8]]) -> Result<bool> {
         let writer: &mut dyn Write = match &mut self.target {
             _ if self.closed => return Ok(false),
             Some(Target::Stdout(w)) => w,
             Some(Target::File(f)) => f,
             None => return Ok(false),
         };
-        let written = writer.write_all(text.as_bytes()).and_then(|_| writer.write_all(b"\n"));
+        let written = parts.iter().try_for_each(|part| writer.write_all(part));
         self.check(written)
     }
 

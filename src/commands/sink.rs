@@ -70,10 +70,8 @@ impl RowSink {
     /// has gone away (a closed pipe).
     pub fn rows(&mut self, rows: &[Row], lines: &[u8]) -> Result<bool> {
         match self {
-            RowSink::Lines { out, .. } => match lines.strip_suffix(b"\n") {
-                Some(text) => out.line(std::str::from_utf8(text).expect("JSON is UTF-8")),
-                None => Ok(true),
-            },
+            // Written by emit as UTF-8 JSON, one row per line.
+            RowSink::Lines { out, .. } => out.lines(lines),
             RowSink::Parquet { rows: parquet } => {
                 for row in rows {
                     parquet.push(row).context("cannot write the Parquet output")?;
