@@ -84,6 +84,9 @@ fn tojson(value: &Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 fn dump_options(args: &Rest<Value>, kwargs: &Kwargs) -> Result<DumpOptions, Error> {
+    if args.is_empty() && kwargs.args().next().is_none() {
+        return Ok(DumpOptions::default()); // `x | tojson`, by far the most common
+    }
     let positional = |i: usize| args.get(i).cloned();
     let ensure_ascii = kwargs.get::<Option<bool>>("ensure_ascii")?.or(positional(0).map(|v| v.is_true()));
     let indent: Option<Value> = kwargs.get::<Option<Value>>("indent")?.or(positional(1));
