@@ -67,42 +67,17 @@ fn write_value(out: &mut String, value: &Value, o: &DumpOptions, depth: usize) {
         }
         Value::String(s) => write_string(out, s, o.ensure_ascii),
         Value::Array(items) => {
-            if items.is_empty() {
-                out.push_str("[]");
-                return;
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_separator);
-                }
-                newline_indent(out, o, depth + 1);
+            write_list(out, o, depth, items.iter(), |out, item| {
                 write_value(out, item, o, depth + 1);
-            }
-            newline_indent(out, o, depth);
-            out.push(']');
+                Some(())
+            });
         }
         Value::Object(map) => {
-            if map.is_empty() {
-                out.push_str("{}");
-                return;
-            }
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if o.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_separator);
-                }
-                newline_indent(out, o, depth + 1);
-                write_string(out, k, o.ensure_ascii);
-                out.push_str(&o.key_separator);
+            let entries = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            write_map(out, o, depth, entries, |out, v| {
                 write_value(out, v, o, depth + 1);
-            }
-            newline_indent(out, o, depth);
-            out.push('}');
+                Some(())
+            });
         }
     }
 }
@@ -136,47 +111,68 @@ fn write_template_value(out: &mut String, value: &minijinja::Value, o: &DumpOpti
         ValueKind::String => write_string(out, value.as_str()?, o.ensure_ascii),
         ValueKind::Seq => {
             let items = value.downcast_object_ref::<Vec<minijinja::Value>>()?;
-            if items.is_empty() {
-                out.push_str("[]");
-                return Some(());
-            }
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_separator);
-                }
-                newline_indent(out, o, depth + 1);
-                write_template_value(out, item, o, depth + 1)?;
-            }
-            newline_indent(out, o, depth);
-            out.push(']');
+            write_list(out, o, depth, items.iter(), |out, item| write_template_value(out, item, o, depth + 1))?;
         }
         ValueKind::Map => {
             let map = value.downcast_object_ref::<indexmap::IndexMap<minijinja::Value, minijinja::Value>>()?;
-            if map.is_empty() {
-                out.push_str("{}");
-                return Some(());
-            }
-            let mut entries: Vec<(&str, &minijinja::Value)> =
-                map.iter().map(|(k, v)| Some((k.as_str()?, v))).collect::<Option<_>>()?;
-            if o.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
-            }
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push_str(&o.item_separator);
-                }
-                newline_indent(out, o, depth + 1);
-                write_string(out, k, o.ensure_ascii);
-                out.push_str(&o.key_separator);
-                write_template_value(out, v, o, depth + 1)?;
-            }
-            newline_indent(out, o, depth);
-            out.push('}');
+            let entries = map.iter().map(|(k, v)| Some((k.as_str()?, v))).collect::<Option<_>>()?;
+            write_map(out, o, depth, entries, |out, v| write_template_value(out, v, o, depth + 1))?;
         }
         _ => return None,
     }
+    Some(())
+}
+
+/// `[…]` with Python's separators and indentation; `write_item` writes one item at `depth + 1`.
+fn write_list<T>(
+    out: &mut String,
+    o: &DumpOptions,
+    depth: usize,
+    items: impl ExactSizeIterator<Item = T>,
+    write_item: impl FnMut(&mut String, T) -> Option<()>,
+) -> Option<()> {
+    write_container(out, o, depth, ['[', ']'], items, write_item)
+}
+
+/// `{…}` of `entries` (sorted by key under `sort_keys`); `write_value` writes one value.
+fn write_map<V>(
+    out: &mut String,
+    o: &DumpOptions,
+    depth: usize,
+    mut entries: Vec<(&str, V)>,
+    mut write_value: impl FnMut(&mut String, V) -> Option<()>,
+) -> Option<()> {
+    if o.sort_keys {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    write_container(out, o, depth, ['{', '}'], entries.into_iter(), |out, (k, v)| {
+        write_string(out, k, o.ensure_ascii);
+        out.push_str(&o.key_separator);
+        write_value(out, v)
+    })
+}
+
+fn write_container<T>(
+    out: &mut String,
+    o: &DumpOptions,
+    depth: usize,
+    [open, close]: [char; 2],
+    items: impl ExactSizeIterator<Item = T>,
+    mut write_item: impl FnMut(&mut String, T) -> Option<()>,
+) -> Option<()> {
+    out.push(open);
+    let empty = items.len() == 0;
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(&o.item_separator);
+        }
+        newline_indent(out, o, depth + 1);
+        write_item(out, item)?;
+    }
+    if !empty {
+        newline_indent(out, o, depth);
+    }
+    out.push(close);
     Some(())
 }
 
