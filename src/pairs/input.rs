@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::Pair;
-use crate::conversation::{Conversation, Message};
+use crate::conversation::Conversation;
 use crate::ingest::{self, IngestOptions, InputFormat, Problem};
 
 /// The keys a raw side may carry (a turn without its `user`).
@@ -97,21 +97,8 @@ fn ingest_messages(
             None => path.to_string(),
         }
     };
-    let ingested = ingest::ingest_value(Value::Object(record), "", &options)
-        .map_err(|e| Problem::new(e.0.code, relocate(&e.0.path), e.0.message))?;
-    let mut conversation = ingested.conversation;
-    let start = conversation
-        .messages
-        .iter()
-        .position(|m| message_index(&m.origin).is_some_and(|(i, _)| i >= prompt.len()))
-        .ok_or_else(|| Problem::new("empty_turn", key, "no message"))?;
-    for m in &mut conversation.messages {
-        m.origin = relocate(&m.origin);
-        for c in &mut m.tool_calls {
-            c.origin = relocate(&c.origin);
-        }
-    }
-    Ok((conversation, start))
+    let from_side = |path: &str| message_index(path).is_some_and(|(i, _)| i >= prompt.len());
+    ingest_side(record, &options, key, "no message", from_side, relocate)
 }
 
 /// `messages[12].tool_calls[0]` → (12, ".tool_calls[0]").
@@ -189,14 +176,28 @@ fn ingest_raw(
             None => path.to_string(),
         }
     };
-    let ingested = ingest::ingest_value(Value::Object(record), "", &options)
+    ingest_side(record, &options, key, "no assistant message", from_side, relocate)
+}
+
+/// Ingest a prompt joined with one side, and where that side's messages start. `from_side` tells a
+/// message of the side by its origin path in `record`; `relocate` turns such paths into paths of
+/// the pair record (`chosen[0]…`, `prompt[2]…`), for errors and for every message's origin.
+fn ingest_side(
+    record: Map<String, Value>,
+    options: &IngestOptions,
+    key: &str,
+    missing: &str,
+    from_side: impl Fn(&str) -> bool,
+    relocate: impl Fn(&str) -> String,
+) -> Result<(Conversation, usize), Problem> {
+    let ingested = ingest::ingest_value(Value::Object(record), "", options)
         .map_err(|e| Problem::new(e.0.code, relocate(&e.0.path), e.0.message))?;
     let mut conversation = ingested.conversation;
     let start = conversation
         .messages
         .iter()
-        .position(|m: &Message| from_side(&m.origin))
-        .ok_or_else(|| Problem::new("empty_turn", key, "no assistant message"))?;
+        .position(|m| from_side(&m.origin))
+        .ok_or_else(|| Problem::new("empty_turn", key, missing))?;
     for m in &mut conversation.messages {
         m.origin = relocate(&m.origin);
         for c in &mut m.tool_calls {
