@@ -16,6 +16,15 @@ fn golden_texts(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// Deterministic pseudo-random numbers (a linear congruential generator) from `seed`.
+fn numbers(seed: u64) -> impl FnMut() -> usize {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    }
+}
+
 /// Deterministic pseudo-random text built from pieces that stress the cutting rule.
 fn tricky_texts(seed: u64, count: usize) -> Vec<String> {
     const PIECES: &[&str] = &[
@@ -54,11 +63,7 @@ fn tricky_texts(seed: u64, count: usize) -> Vec<String> {
         "1234",
         "\r\n",
     ];
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut next = numbers(seed);
     (0..count)
         .map(|_| {
             let n = 1 + next() % 40;
@@ -159,11 +164,7 @@ fn ascii_heavy_texts(seed: u64, count: usize) -> Vec<String> {
         "٣",
         "🙂",
     ];
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut next = numbers(seed);
     let mut texts: Vec<String> = (0..count)
         .map(|_| {
             let n = 1 + next() % 60;
@@ -190,11 +191,7 @@ fn qwen3_fast_path_equals_whole_encode() {
 
 /// Sorted, disjoint byte ranges of `text` at character boundaries (some empty), from `seed`.
 fn random_ranges(text: &str, seed: u64, allow_empty: bool) -> Vec<std::ops::Range<usize>> {
-    let mut state = seed;
-    let mut next = || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
+    let mut next = numbers(seed);
     let mut bounds: Vec<usize> = (0..next() % 12).map(|_| next() % (text.len() + 1)).collect();
     bounds.retain(|&b| text.is_char_boundary(b));
     bounds.sort_unstable();
