@@ -1,0 +1,228 @@
+//! The same conversation written as raw annotation and as OpenAI/TRL messages gives the same rows:
+//! byte-identical apart from `id` and `meta`, for every built-in template, in conversation and
+//! per-turn expansion and under every reasoning policy, with the same rejects and the same warning
+//! counts in `--report`. Sources: the golden cases that have a raw form, the long golden cases when
+//! present, and generated tau-bench-style trajectories (tests/common/tau.rs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{forms, tau};
+use serde_json::Value;
+
+const TEMPLATES: &[&str] = &["qwen3", "chatml", "harmony"];
+
+/// Expansion and reasoning settings each template is run with.
+const MODES: &[&[&str]] = &[
+    &["--expand", "conversation"],
+    &["--expand", "per-turn"],
+    &["--expand", "conversation", "--reasoning", "context"],
+    &["--expand", "per-turn", "--reasoning", "drop"],
+];
+
+fn dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trajkit-equiv-{}-{label}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn write_jsonl(path: &Path, records: &[Value]) {
+    let text: String = records.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// What one `convert` run gives: each row without `id`/`meta` as written, and the report without
+/// the file names.
+struct Run {
+    rows: Vec<String>,
+    report: Value,
+}
+
+fn convert(input: &Path, template: &str, mode: &[&str], out_dir: &Path, tag: &str) -> Run {
+    let report = out_dir.join(format!("{tag}.report.json"));
+    let out = Command::new(env!("CARGO_BIN_EXE_trajkit"))
+        .arg("convert")
+        .arg(input)
+        .args(["--template", template, "--date", "2025-01-01", "-q", "--threads", "1"])
+        .args(mode)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("trajkit runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{template} {mode:?} on {}: {stderr}", input.display());
+    let rows = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let row: Value = serde_json::from_str(line).expect("each output line is JSON");
+            forms::comparable(&row).to_string()
+        })
+        .collect();
+    let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for key in ["inputs", "output"] {
+        report.as_object_mut().unwrap().remove(key);
+    }
+    Run { rows, report }
+}
+
+/// Convert both forms with every template and mode; panic with the first difference.
+/// Returns the reports of the messages form (one per template and mode).
+fn assert_same_rows(label: &str, messages: &[Value], raw: &[Value]) -> Vec<Value> {
+    assert_eq!(messages.len(), raw.len());
+    let dir = dir(label);
+    let (m_path, r_path) = (dir.join("messages.jsonl"), dir.join("raw.jsonl"));
+    write_jsonl(&m_path, messages);
+    write_jsonl(&r_path, raw);
+    let mut reports = Vec::new();
+    for template in TEMPLATES {
+        for (k, mode) in MODES.iter().enumerate() {
+            let m = convert(&m_path, template, mode, &dir, &format!("m-{template}-{k}"));
+            let r = convert(&r_path, template, mode, &dir, &format!("r-{template}-{k}"));
+            assert_eq!(
+                m.report, r.report,
+                "{label}: {template} {mode:?}: the reports differ (messages first, raw second)"
+            );
+            assert_eq!(m.rows.len(), r.rows.len(), "{label}: {template} {mode:?}: row counts differ");
+            for (i, (a, b)) in m.rows.iter().zip(&r.rows).enumerate() {
+                assert!(
+                    a == b,
+                    "{label}: {template} {mode:?}: row {i} differs\nmessages: {}\nraw:      {}",
+                    &a[..a.len().min(3000)],
+                    &b[..b.len().min(3000)]
+                );
+            }
+            reports.push(m.report);
+        }
+    }
+    reports
+}
+
+fn read_jsonl(path: &str) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The raw forms of `cases` that have one, and the ids (with the reason) of those that do not.
+fn split_expressible(cases: &[Value]) -> (Vec<Value>, Vec<Value>, Vec<(String, String)>) {
+    let (mut messages, mut raw, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, case) in cases.iter().enumerate() {
+        match forms::messages_to_raw(case, k as u64 * 0x9E37_79B9) {
+            Ok(r) => {
+                messages.push(case.clone());
+                raw.push(r);
+            }
+            Err(why) => skipped.push((case["id"].as_str().unwrap_or("?").to_string(), why)),
+        }
+    }
+    (messages, raw, skipped)
+}
+
+/// Golden cases without a raw form, and why. The raw format has no field for them; a change here
+/// means either the converter or the format changed.
+const NOT_EXPRESSIBLE: &[(&str, &str)] = &[
+    ("parallel_calls_preamble_three_tools", "content next to tool calls"),
+    ("reasoning_on_tool_call_step_and_answer", "reasoning on an answer that follows tool calls in the same turn"),
+    (
+        "reasoning_missing_on_first_step_present_on_second",
+        "reasoning on an answer that follows tool calls in the same turn",
+    ),
+    (
+        "several_user_turns_tools_reasoning_each_turn",
+        "reasoning on an answer that follows tool calls in the same turn",
+    ),
+    ("emoji_user_args_result_reasoning", "reasoning on an answer that follows tool calls in the same turn"),
+    ("content_next_to_tool_calls_multiline", "content next to tool calls"),
+    ("parallel_calls_with_content_and_reasoning_last_message", "content next to tool calls"),
+    ("think_tags_in_content_no_reasoning_field", "reasoning written inline in the content (`…</think>answer`)"),
+    ("closing_think_only_in_content", "reasoning written inline in the content (`…</think>answer`)"),
+    ("think_tags_in_earlier_assistant_content", "reasoning written inline in the content (`…</think>answer`)"),
+    ("several_users_reasoning_tools_preamble", "content next to tool calls"),
+];
+
+#[test]
+fn golden_cases_give_the_same_rows_from_raw_and_messages() {
+    let cases = read_jsonl("fixtures/golden/cases.jsonl");
+    let (messages, raw, skipped) = split_expressible(&cases);
+    let skipped: Vec<(&str, &str)> = skipped.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(skipped, NOT_EXPRESSIBLE, "golden cases without a raw form");
+    assert_eq!(messages.len() + NOT_EXPRESSIBLE.len(), cases.len());
+    assert!(messages.len() >= 40, "only {} golden cases compared", messages.len());
+    assert_same_rows("golden", &messages, &raw);
+}
+
+#[test]
+fn long_golden_cases_give_the_same_rows_when_present() {
+    let path = "fixtures/golden/long_cases.jsonl";
+    if !Path::new(path).exists() {
+        eprintln!("{path} not present: nothing to compare");
+        return;
+    }
+    let cases = read_jsonl(path);
+    let (messages, raw, skipped) = split_expressible(&cases);
+    for (id, why) in &skipped {
+        eprintln!("long case {id}: no raw form ({why})");
+    }
+    assert!(!messages.is_empty(), "no long case has a raw form");
+    assert_same_rows("long", &messages, &raw);
+}
+
+/// How many generated trajectories the test compares (half airline, half retail).
+const GENERATED: usize = 60;
+
+#[test]
+fn generated_trajectories_give_the_same_rows_and_warnings() {
+    let messages = tau::corpus(None, 12, GENERATED);
+    let raw: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(k, m)| forms::messages_to_raw(m, k as u64 * 0x5851_F42D).expect("generated records have a raw form"))
+        .collect();
+    let trailing = messages.iter().filter(|m| m["messages"].as_array().unwrap().last().unwrap()["role"] == "user").count();
+    // The generator makes what the issue asks for; check it does before trusting the comparison.
+    let lengths: Vec<usize> = messages.iter().map(|m| m["messages"].as_array().unwrap().len()).collect();
+    assert!(lengths.iter().all(|&n| (10..=48).contains(&n)), "{lengths:?}");
+    assert!(trailing * 5 >= GENERATED && trailing * 5 <= GENERATED * 4, "{trailing} of {GENERATED} end on a user message");
+    let parallel = messages
+        .iter()
+        .filter(|m| m["messages"].as_array().unwrap().iter().any(|x| x["tool_calls"].as_array().is_some_and(|c| c.len() > 1)))
+        .count();
+    assert!(parallel * 10 >= GENERATED, "only {parallel} records with parallel calls");
+    let reports = assert_same_rows("generated", &messages, &raw);
+    for report in &reports {
+        assert_eq!(report["read"], GENERATED, "{report}");
+        assert_eq!(report["written"], GENERATED, "every generated record converts: {report}");
+        assert_eq!(report["warnings_by_code"]["trailing_user_turn"], trailing, "{report}");
+    }
+}
+
+#[test]
+fn drop_trailing_user_gives_the_same_rows_from_both_forms() {
+    let messages = tau::corpus(Some(tau::Domain::Airline), 7, 12);
+    let raw: Vec<Value> =
+        messages.iter().enumerate().map(|(k, m)| forms::messages_to_raw(m, k as u64).unwrap()).collect();
+    let dir = dir("drop");
+    let (m_path, r_path) = (dir.join("messages.jsonl"), dir.join("raw.jsonl"));
+    write_jsonl(&m_path, &messages);
+    write_jsonl(&r_path, &raw);
+    for template in TEMPLATES {
+        let mode = ["--drop-trailing-user"];
+        let m = convert(&m_path, template, &mode, &dir, &format!("m-{template}"));
+        let r = convert(&r_path, template, &mode, &dir, &format!("r-{template}"));
+        assert_eq!(m.report, r.report);
+        assert_eq!(m.rows, r.rows, "{template}");
+        assert_eq!(m.report["written"], 12);
+        assert!(m.report["warnings_by_code"].get("trailing_user_turn").is_none(), "{}", m.report);
+        // The rows end on the last assistant output: no trailing user message is left.
+        for row in &m.rows {
+            let row: Value = serde_json::from_str(row).unwrap();
+            assert_ne!(row["messages"].as_array().unwrap().last().unwrap()["role"], "user");
+        }
+    }
+}
