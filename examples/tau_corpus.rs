@@ -221,7 +221,8 @@ fn plant(record: &mut Value, kind: &str, rng: &mut tau::Rng) -> Option<Value> {
                 let mut leaves = Vec::new();
                 leaves_of(&Value::Object(args.clone()), String::new(), &mut leaves);
                 for (sub, pointer, value) in leaves {
-                    if value.chars().count() < 4 || in_enum(&schema, &value) {
+                    // Free text (a summary, a thought) is paraphrase, not a value to look up.
+                    if value.chars().count() < 4 || value.split_whitespace().count() > 3 || in_enum(&schema, &value) {
                         continue;
                     }
                     let Some(invented) = invent(&value, &text, rng) else { continue };
@@ -318,9 +319,6 @@ fn invent(value: &str, record_text: &str, rng: &mut tau::Rng) -> Option<String> 
                     other => other,
                 })
                 .collect()
-        } else if value.split_whitespace().count() > 3 {
-            // A free-text value (a summary, a thought): invent the facts in it.
-            format!("Passenger Kowalczyk requests a refund of 730 dollars for reservation {}", rng.code(6))
         } else {
             rng.pick(SURNAMES).to_string()
         };

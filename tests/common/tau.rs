@@ -505,7 +505,7 @@ reservation has been changed or cancelled."
             st.reservations.push(new_reservation(rng, passengers));
         }
         c.system(policy());
-        let target = rng.range(10, 34);
+        let target = rng.range(10, 28);
         let opening = *rng.pick(&[
             "Hi, I need some help with my flights.",
             "Hello! I have a question about a reservation.",
@@ -665,16 +665,23 @@ reservation has been changed or cancelled."
         let pay_gift = rng.chance(40);
         c.user(format!("Let's do {number}. Please use my {}.", if pay_gift { "gift card" } else { "credit card" }));
         let payment = if pay_gift { st.gift.clone() } else { st.card.clone() };
+        let difference = prices(price) as i64 - prices(old_price) as i64;
+        let mut owed = String::new();
         if rng.chance(50) {
             c.step("Work out the fare difference before confirming.",
                 vec![("calculate", json!({"expression": format!("{} - {}", prices(price), prices(old_price))}))],
-                vec![format!("{}.0", prices(price) as i64 - prices(old_price) as i64)]);
+                vec![format!("{difference}.0")]);
+            owed = if difference >= 0 {
+                format!(" The fare difference is ${difference}.")
+            } else {
+                format!(" You will be refunded ${}.", -difference)
+            };
         }
         let mut flights = vec![json!({"flight_number": number, "date": iso})];
         for f in &st.reservations[r].flights[1..] {
             flights.push(json!({"flight_number": f.number, "date": f.date}));
         }
-        c.answer("", format!("To confirm: reservation {rid} will fly {number} on {iso} in {cabin}, keeping the rest of the trip, paid with {payment}. Shall I proceed (yes/no)?"));
+        c.answer("", format!("To confirm: reservation {rid} will fly {number} on {iso} in {cabin}, keeping the rest of the trip, paid with {payment}.{owed} Shall I proceed (yes/no)?"));
         c.user("Yes, go ahead.".into());
         let args = json!({"reservation_id": rid, "cabin": cabin, "flights": flights, "payment_id": payment});
         if rng.chance(15) {
@@ -1031,13 +1038,22 @@ refunded with a payment method of the user."
         let summary: Vec<String> =
             orders.iter().map(|o| format!("{} ({}, {} item(s))", o.id, o.status, o.items.len())).collect();
         c.answer("", format!("Thanks, {first}, you're verified. Your orders: {}. What would you like to do?", summary.join("; ")));
+        // Each (order, kind of request) at most once: users do not ask the same thing twice.
+        let mut done: Vec<(usize, &str, bool)> = Vec::new();
         let mut guard = 0;
-        while c.messages.len() < target && guard < 6 {
+        while c.messages.len() < target && guard < 12 {
             guard += 1;
             let o = rng.below(orders.len());
+            let pick = rng.below(3);
+            let status = orders[o].status;
+            let key = (o, status, pick == 0 && matches!(status, "pending" | "delivered"));
+            if done.contains(&key) {
+                continue;
+            }
+            done.push(key);
             let order = &mut orders[o];
             let oid = order.id.clone();
-            match (order.status, rng.below(3)) {
+            match (order.status, pick) {
                 ("pending", 0) => {
                     c.user(format!("Please cancel {oid}, I ordered it by mistake."));
                     c.answer("", format!("Order {oid} is pending, so it can be cancelled for the reason 'ordered by mistake'. The refund goes to {}. Proceed (yes/no)?", order.payment));
@@ -1074,7 +1090,7 @@ refunded with a payment method of the user."
                         c.user("Yes, please transfer me.".into());
                         c.step("", vec![("transfer_to_human_agents", json!({"summary": format!("User {user_id} wants to return item {iid} of delivered order {oid}, but the system says the order is not delivered.")}))],
                             vec!["Transfer successful".into()]);
-                        c.answer("", "You are being transferred to a human agent. Please hold on.".into());
+                        c.answer("", "Transfer successful: you are being transferred to a human agent. Please hold on.".into());
                         continue;
                     }
                     let mut result = order.json(&user_id);
