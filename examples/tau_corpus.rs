@@ -65,7 +65,8 @@ fn run() -> Result<ExitCode> {
             }
             write_jsonl(&out.join("messages.jsonl"), &messages)?;
             write_jsonl(&out.join("raw.jsonl"), &raw)?;
-            let trailing = messages.iter().filter(|m| m["messages"].as_array().unwrap().last().unwrap()["role"] == "user");
+            let trailing =
+                messages.iter().filter(|m| m["messages"].as_array().unwrap().last().unwrap()["role"] == "user");
             let lengths: Vec<usize> = messages.iter().map(|m| m["messages"].as_array().unwrap().len()).collect();
             eprintln!(
                 "wrote {count} records to {}: {}..{} messages each (mean {:.1}), {} ending on a user message",
@@ -100,9 +101,9 @@ fn run() -> Result<ExitCode> {
         Some("same-rows") => {
             let [a, b] = positional[..] else { bail!("same-rows A B") };
             let (a, b) = (read_jsonl(a)?, read_jsonl(b)?);
-            let same = a.len() == b.len()
-                && a.iter().zip(&b).all(|(x, y)| forms::comparable(x).to_string() == forms::comparable(y).to_string());
-            let equal = a.iter().zip(&b).filter(|(x, y)| forms::comparable(x).to_string() == forms::comparable(y).to_string());
+            let same =
+                a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| forms::comparable(x) == forms::comparable(y));
+            let equal = a.iter().zip(&b).filter(|(x, y)| forms::comparable(x) == forms::comparable(y));
             println!("rows: {} and {}, identical apart from id/meta: {}", a.len(), b.len(), equal.count());
             Ok(if same { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
@@ -143,10 +144,15 @@ fn call_sites(record: &Value) -> Vec<Site> {
     let mut add = |base: String, pointer: String, calls: &Value| match calls {
         Value::Array(list) => {
             for i in 0..list.len() {
-                sites.push(Site { path: format!("{base}.assistant_tool[{i}]"), pointer: format!("{pointer}/assistant_tool/{i}") });
+                sites.push(Site {
+                    path: format!("{base}.assistant_tool[{i}]"),
+                    pointer: format!("{pointer}/assistant_tool/{i}"),
+                });
             }
         }
-        Value::Object(_) => sites.push(Site { path: format!("{base}.assistant_tool"), pointer: format!("{pointer}/assistant_tool") }),
+        Value::Object(_) => {
+            sites.push(Site { path: format!("{base}.assistant_tool"), pointer: format!("{pointer}/assistant_tool") })
+        }
         _ => {}
     };
     for (t, turn) in record["turns"].as_array().into_iter().flatten().enumerate() {
@@ -177,12 +183,16 @@ fn tool_schema<'a>(record: &'a Value, name: &str) -> Option<&'a Value> {
     record["tools"].as_array()?.iter().find(|t| t["function"]["name"] == name).map(|t| &t["function"]["parameters"])
 }
 
+/// A place a defect can go: the call (index into the sites), what was invented, the changed
+/// arguments (and whether they are written as a string), the path below the call.
+type Choice = (usize, Value, Option<(serde_json::Map<String, Value>, bool)>, String);
+
 /// Plant one defect of `kind` in one call of `record`; the manifest entry says where.
 fn plant(record: &mut Value, kind: &str, rng: &mut tau::Rng) -> Option<Value> {
     let sites = call_sites(record);
     let text = record.to_string().to_lowercase();
     // Calls this kind can be planted in, with what to do there.
-    let mut options: Vec<(usize, Value, Option<(serde_json::Map<String, Value>, bool)>, String)> = Vec::new();
+    let mut options: Vec<Choice> = Vec::new();
     for (i, site) in sites.iter().enumerate() {
         let call = record.pointer(&site.pointer)?.clone();
         let name = call["name"].as_str()?.to_string();
@@ -358,7 +368,8 @@ fn score(manifest: &[Value], findings: &[Value]) -> ExitCode {
     let mut missed = Vec::new();
     for entry in manifest {
         let id = entry["id"].as_str().unwrap_or("");
-        let (code, path, call) = (entry["code"].as_str().unwrap(), entry["path"].as_str().unwrap(), entry["call"].as_str().unwrap());
+        let (code, path, call) =
+            (entry["code"].as_str().unwrap(), entry["path"].as_str().unwrap(), entry["call"].as_str().unwrap());
         let found = by_id.get(id).map(Vec::as_slice).unwrap_or(&[]);
         let exact = found.iter().any(|f| f["code"] == code && f["path"] == path);
         let at_call = found.iter().any(|f| {

@@ -181,7 +181,7 @@ fn raw_call(call: &Value) -> Result<Value, String> {
 fn result_value(text: &str, as_value: bool) -> Value {
     if as_value {
         if let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(text) {
-            if v.to_string() == text {
+            if serde_json::to_string(&v).ok().as_deref() == Some(text) {
                 return v;
             }
         }
@@ -200,12 +200,12 @@ impl Bits {
     }
 }
 
-/// The row fields that must be equal across input forms: everything but `id` and `meta`.
-pub fn comparable(row: &Value) -> Value {
+/// A row as written, without `id` and `meta`: what must be byte-identical across input forms.
+pub fn comparable(row: &Value) -> String {
     let mut row = row.clone();
     if let Some(map) = row.as_object_mut() {
         map.remove("id");
         map.remove("meta");
     }
-    row
+    row.to_string()
 }
