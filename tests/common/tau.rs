@@ -604,6 +604,11 @@ reservation has been changed or cancelled."
         } else {
             c.user(format!("{opening} My user id is {}.", st.user_id));
             profile(c, &mut st);
+            if rng.chance(50) {
+                // Agents often read every reservation up front, in one parallel round.
+                let all: Vec<usize> = (0..st.reservations.len()).collect();
+                details(c, rng, &mut st, &all);
+            }
             c.answer(
                 "",
                 format!(
@@ -665,7 +670,7 @@ reservation has been changed or cancelled."
                 )
             })
             .collect();
-        if missing.len() > 1 && rng.chance(60) {
+        if missing.len() > 1 && rng.chance(85) {
             let (calls, results) = calls_results.into_iter().unzip();
             c.step("I can fetch all the reservations at once.", calls, results);
         } else {
@@ -706,7 +711,24 @@ reservation has been changed or cancelled."
         let r = rng.below(st.reservations.len());
         let (iso, spoken) = date(rng);
         let rid = st.reservations[r].id.clone();
-        c.user(format!("I'd like to move reservation {rid} to {spoken}, same route please."));
+        if rng.chance(20) {
+            // A mistyped id: the lookup fails, the agent asks, the user corrects it.
+            let typo: String = rid.chars().rev().collect();
+            c.user(format!("I'd like to move reservation {typo} to {spoken}, same route please."));
+            c.step(
+                "Look up the reservation the user gave.",
+                vec![("get_reservation_details", json!({"reservation_id": typo}))],
+                vec![format!("Error: reservation {typo} not found")],
+            );
+            c.answer(
+                "",
+                format!("I couldn't find a reservation {typo}. Could you double-check the reservation number?"),
+            );
+            c.user(format!("Oops, sorry — it's {rid}."));
+            st.seen.retain(|&k| k != r);
+        } else {
+            c.user(format!("I'd like to move reservation {rid} to {spoken}, same route please."));
+        }
         details(c, rng, st, &[r]);
         let res = &st.reservations[r];
         if res.cabin == "basic_economy" {
@@ -788,7 +810,17 @@ reservation has been changed or cancelled."
         c.answer("", format!("To confirm: reservation {rid} will fly {number} on {iso} in {cabin}, keeping the rest of the trip, paid with {payment}.{owed} Shall I proceed (yes/no)?"));
         c.user("Yes, go ahead.".into());
         let args = json!({"reservation_id": rid, "cabin": cabin, "flights": flights, "payment_id": payment});
-        if rng.chance(15) {
+        if rng.chance(40) {
+            c.step(
+                "Note what was confirmed before acting.",
+                vec![(
+                    "think",
+                    json!({"thought": format!("The user confirmed {number} on {iso} for {rid}, paid with {payment}.")}),
+                )],
+                vec![String::new()],
+            );
+        }
+        if rng.chance(20) {
             c.step(
                 "Submit the change.",
                 vec![("update_reservation_flights", args)],
@@ -1277,7 +1309,7 @@ refunded with a payment method of the user."
         );
         let all: Vec<(&str, Value)> = orders.iter().map(|o| ("get_order_details", json!({"order_id": o.id}))).collect();
         let results: Vec<String> = orders.iter().map(|o| compact(&o.json(&user_id))).collect();
-        if all.len() > 1 && rng.chance(60) {
+        if all.len() > 1 && rng.chance(85) {
             c.step("Fetch every order at once.", all, results);
         } else {
             for (call, result) in all.into_iter().zip(results) {
