@@ -176,6 +176,37 @@ fn golden_cases_give_the_same_rows_from_raw_and_messages() {
     assert_same_rows("golden", &messages, &raw);
 }
 
+/// The golden case with one more user message: after the last one (a trailing "thanks" nobody
+/// answers) or right after the first (a user writing twice in a row).
+fn with_extra_user(case: &Value, trailing: bool) -> Value {
+    let mut case = case.clone();
+    let suffix = if trailing { "+thanks" } else { "+twice" };
+    case["id"] = Value::String(format!("{}{suffix}", case["id"].as_str().unwrap()));
+    let messages = case["messages"].as_array_mut().unwrap();
+    if trailing {
+        messages.push(serde_json::json!({"role": "user", "content": "Thank you so much for your help!"}));
+    } else {
+        let first = messages.iter().position(|m| m["role"] == "user").unwrap();
+        messages.insert(first + 1, serde_json::json!({"role": "user", "content": "Hello? Are you there?"}));
+    }
+    case
+}
+
+#[test]
+fn golden_cases_with_extra_user_messages_give_the_same_rows() {
+    let cases = read_jsonl("fixtures/golden/cases.jsonl");
+    let extended: Vec<Value> =
+        cases.iter().flat_map(|c| [with_extra_user(c, true), with_extra_user(c, false)]).collect();
+    let (messages, raw, _) = split_expressible(&extended);
+    let trailing = messages.iter().filter(|m| m["id"].as_str().unwrap().ends_with("+thanks")).count();
+    assert!(trailing >= 40 && messages.len() >= 80, "{trailing} trailing, {} in all", messages.len());
+    let reports = assert_same_rows("golden-extra-user", &messages, &raw);
+    for report in &reports {
+        assert_eq!(report["read"], messages.len(), "{report}");
+        assert_eq!(report["warnings_by_code"]["trailing_user_turn"], trailing, "{report}");
+    }
+}
+
 #[test]
 fn long_golden_cases_give_the_same_rows_when_present() {
     let path = "fixtures/golden/long_cases.jsonl";

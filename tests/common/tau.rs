@@ -98,6 +98,13 @@ pub fn record(domain: Domain, seed: u64, index: usize) -> Value {
     if rng.chance(45) {
         c.user(rng.pick(THANKS).to_string());
     }
+    if rng.chance(15) {
+        // A step a team keeps as context without loss (`"train": false`).
+        let k = rng.below(c.messages.iter().filter(|m| m["role"] == "assistant").count());
+        if let Some(m) = c.messages.iter_mut().filter(|m| m["role"] == "assistant").nth(k) {
+            m["train"] = Value::Bool(false);
+        }
+    }
     let tools = match domain {
         Domain::Airline => airline::tools(),
         Domain::Retail => retail::tools(),
