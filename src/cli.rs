@@ -51,12 +51,8 @@ pub struct RenderFlags {
     /// Face name from the local cache. Default: the template's own.
     #[arg(long)]
     pub tokenizer: Option<String>,
-    /// Input format; detected per record when absent.
-    #[arg(long, value_enum)]
-    pub input_format: Option<InputFormatArg>,
-    /// JSON file with a list of tool schemas, for records that carry none.
-    #[arg(long)]
-    pub tools: Option<String>,
+    #[command(flatten)]
+    pub input: InputFlags,
     /// Reasoning: train (supervised), context (rendered, no loss) or drop (removed).
     #[arg(long, value_enum, default_value = "train")]
     pub reasoning: ReasoningArg,
@@ -74,6 +70,21 @@ pub struct RenderFlags {
     pub threads: Option<usize>,
     #[command(flatten)]
     pub harmony: HarmonyFlags,
+}
+
+/// How records are read, for every command that reads trajectories.
+#[derive(Args, Debug, Clone)]
+pub struct InputFlags {
+    /// Input format; detected per record when absent.
+    #[arg(long, value_enum)]
+    pub input_format: Option<InputFormatArg>,
+    /// JSON file with a list of tool schemas, for records that carry none.
+    #[arg(long)]
+    pub tools: Option<String>,
+    /// Remove user messages that follow the last assistant output. By default they are kept as
+    /// context (the row is what apply_chat_template gives) with a `trailing_user_turn` warning.
+    #[arg(long)]
+    pub drop_trailing_user: bool,
 }
 
 const HARMONY: &str = "Harmony system message (--template harmony)";
@@ -275,12 +286,9 @@ pub struct ValidateArgs {
     /// Input files (JSONL, JSON array, or one JSON object); `-` reads stdin.
     #[arg(required = true)]
     pub inputs: Vec<String>,
-    /// JSON file with a list of tool schemas, for records that carry none (checked once itself).
-    #[arg(long)]
-    pub tools: Option<String>,
-    /// Input format; detected per record when absent.
-    #[arg(long, value_enum)]
-    pub input_format: Option<InputFormatArg>,
+    /// How records are read (the `--tools` file is also checked once itself).
+    #[command(flatten)]
+    pub input: InputFlags,
     /// text: a line per finding and a summary table; json: one JSON object per finding (summary on stderr).
     #[arg(long, value_enum, default_value = "text")]
     pub format: FormatArg,
@@ -338,6 +346,9 @@ pub struct PairsArgs {
     /// JSON file with a list of tool schemas, for records that carry none.
     #[arg(long)]
     pub tools: Option<String>,
+    /// Remove user messages that follow a trajectory's last assistant output (see `convert`).
+    #[arg(long)]
+    pub drop_trailing_user: bool,
     /// Write here instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<String>,

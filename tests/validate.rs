@@ -59,7 +59,7 @@ fixture_tests! {
     ];
     result_count_mismatch: "error", [(1, "turns[0].tool_result"), (2, "messages[1]")];
     call_without_tools: "error", [(1, "turns[0].assistant_tool")];
-    empty_turn: "error", [(1, "turns[0]"), (2, "messages[0]")];
+    empty_turn: "error", [(1, "turns[0]"), (2, "messages[2]")];
     role_order: "error", [(1, "messages[1]"), (2, "messages[2]")];
     invalid_tool_schema: "error", [(1, "tools[0].function.parameters")];
     ungrounded_argument: "warning", [(1, "turns[0].assistant_tool.arguments.date")];

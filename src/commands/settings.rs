@@ -5,7 +5,7 @@ use anyhow::{bail, Context as _, Result};
 use rayon::prelude::*;
 
 use crate::cli::{
-    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFormatArg, ReasoningArg, ReasoningEffortArg, RenderFlags,
+    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, ReasoningArg, ReasoningEffortArg, RenderFlags,
 };
 use trajkit::conversation::normalize_tool;
 use trajkit::ingest::{IngestOptions, InputFormat};
@@ -38,7 +38,7 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
     Ok(Converter {
         template: loaded.template,
         tokenizer,
-        ingest: ingest_options(flags.input_format, flags.tools.as_deref())?,
+        ingest: ingest_options(&flags.input)?,
         render: RenderOptions {
             reasoning: match flags.reasoning {
                 ReasoningArg::Train => ReasoningPolicy::Train,
@@ -69,20 +69,22 @@ fn harmony_options(flags: &HarmonyFlags) -> HarmonyOptions {
     }
 }
 
-/// How records are read: `--input-format` and the `--tools` file for records that carry none.
-pub fn ingest_options(format: Option<InputFormatArg>, tools: Option<&str>) -> Result<IngestOptions> {
-    let default_tools = match tools {
+/// How records are read: `--input-format`, the `--tools` file for records that carry none, and
+/// whether trailing user messages stay.
+pub fn ingest_options(flags: &InputFlags) -> Result<IngestOptions> {
+    let default_tools = match &flags.tools {
         Some(path) => Some(std::sync::Arc::new(read_tools(path)?.into_iter().map(normalize_tool).collect())),
         None => None,
     };
     Ok(IngestOptions {
-        format: format.map(|f| match f {
+        format: flags.input_format.map(|f| match f {
             InputFormatArg::Raw => InputFormat::Raw,
             InputFormatArg::Messages => InputFormat::Messages,
             InputFormatArg::Sharegpt => InputFormat::ShareGpt,
         }),
         default_tools,
         check: None,
+        drop_trailing_user: flags.drop_trailing_user,
     })
 }
 

@@ -14,15 +14,15 @@ use trajkit::pipeline::Converter;
 use trajkit::validate::{Finding, RecordReport, Severity, Validator};
 
 pub fn run(args: ValidateArgs) -> Result<Exit> {
-    let ingest = ingest_options(args.input_format, args.tools.as_deref())?;
-    let written = args.tools.as_deref().map(read_tools).transpose()?;
+    let ingest = ingest_options(&args.input)?;
+    let written = args.input.tools.as_deref().map(read_tools).transpose()?;
     let (validator, tool_findings) = Validator::new(ingest, written.as_deref());
     let pool = thread_pool(args.threads)?;
     let mut out = Output::open(None)?;
     let mut summary = Summary::default();
     let json = matches!(args.format, FormatArg::Json);
 
-    if let Some(tools) = &args.tools {
+    if let Some(tools) = &args.input.tools {
         summary.add_findings(&tool_findings);
         for finding in &tool_findings {
             if !out.line(&format_finding(json, tools, None, None, finding))? {

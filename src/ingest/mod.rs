@@ -91,6 +91,8 @@ pub struct IngestOptions {
     pub default_tools: Option<std::sync::Arc<Vec<Value>>>,
     /// Run on every record once it is a conversation (`convert --validate`).
     pub check: Option<IngestCheck>,
+    /// Remove user messages that follow the last assistant output (`--drop-trailing-user`).
+    pub drop_trailing_user: bool,
 }
 
 /// A check that sees each record as written and as ingested: it may refuse the record with a
@@ -153,12 +155,46 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
             conversation.tools = tools.clone();
         }
     }
+    trailing_user_messages(&mut conversation, options.drop_trailing_user, &mut cx);
     check_calls(&conversation, &mut cx);
     let mut ingested = Ingested { conversation, warnings: cx.warnings };
     if let (Some(check), Some(source)) = (&options.check, &source) {
         (check.0)(source, &mut ingested).map_err(IngestError)?;
     }
     Ok(ingested)
+}
+
+/// Real logs often end on a user message nobody answered ("Thank you so much!"). Kept, the row is
+/// exactly what `apply_chat_template` gives for those messages, in every input format alike; the one
+/// warning says what that costs and how to drop them instead.
+fn trailing_user_messages(conversation: &mut Conversation, drop: bool, cx: &mut Context) {
+    let messages = &mut conversation.messages;
+    let Some(last_assistant) = messages.iter().rposition(|m| m.role == Role::Assistant) else { return };
+    let first_trailing =
+        messages.iter().rposition(|m| m.role != Role::User).map_or(0, |i| i + 1).max(last_assistant + 1);
+    let count = messages.len() - first_trailing;
+    if count == 0 {
+        return;
+    }
+    let path = messages[first_trailing].origin.clone();
+    if drop {
+        messages.truncate(first_trailing);
+        cx.warn(
+            "trailing_user_turn",
+            path,
+            format!("{count} user message(s) after the last assistant output dropped (--drop-trailing-user)"),
+        );
+    } else {
+        cx.warn(
+            "trailing_user_turn",
+            path,
+            format!(
+                "{count} user message(s) after the last assistant output, kept as context as apply_chat_template \
+                 renders them; templates that drop reasoning before the last user message (Qwen3, Harmony) drop \
+                 the final assistant turn's reasoning; --drop-trailing-user removes them"
+            ),
+        );
+    }
 }
 
 /// Warnings shared by every format: calls that name no offered tool, arguments that are not JSON.

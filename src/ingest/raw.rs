@@ -31,14 +31,16 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     if turns.is_empty() {
         return Err(IngestError::new("empty_turns", "turns", "no turns: nothing to train on"));
     }
+    // User-only turns may follow the last assistant output (a "thanks" nobody answered), so the turn
+    // that may end on an unanswered tool step is the last one with assistant behaviour.
+    let last_acting = turns.iter().rposition(has_assistant_behaviour).unwrap_or(turns.len() - 1);
     let mut turn_meta = Vec::new();
     for (t, turn) in turns.iter().enumerate() {
         let path = format!("turns[{t}]");
         let Value::Object(turn) = turn else {
             return Err(wrong_type(&path, "a turn object", turn));
         };
-        let is_last = t + 1 == turns.len();
-        convert_turn(turn, &path, is_last, &mut conversation.messages, cx)?;
+        convert_turn(turn, &path, t == last_acting, &mut conversation.messages, cx)?;
         let extra: Map<String, Value> = turn
             .iter()
             .filter(|(k, _)| !TURN_KEYS.contains(&k.as_str()))
@@ -46,11 +48,24 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             .collect();
         turn_meta.push(Value::Object(extra));
     }
+    if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
+        return Err(IngestError::new("empty_turns", "turns", "no assistant output in any turn: nothing to train on"));
+    }
     conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     if turn_meta.iter().any(|m| m.as_object().is_some_and(|m| !m.is_empty())) {
         conversation.meta.insert("turns_meta".into(), Value::Array(turn_meta));
     }
     Ok(conversation)
+}
+
+/// Whether a turn holds anything the assistant does; a turn with only `user` (and labels) does not.
+fn has_assistant_behaviour(turn: &Value) -> bool {
+    let Value::Object(turn) = turn else { return true };
+    let present = |key: &str| turn.get(key).is_some_and(|v| !v.is_null());
+    present("assistant_tool")
+        || present("assistant_answer")
+        || present("assistant_think")
+        || turn.get("steps").is_some_and(|s| !s.is_null() && s.as_array().is_none_or(|s| !s.is_empty()))
 }
 
 fn convert_turn(
@@ -96,9 +111,6 @@ fn convert_turn(
         acted = true;
     }
     if let Some(steps) = steps {
-        if steps.is_empty() && answer.is_none() {
-            return Err(IngestError::new("empty_turn", join(path, "steps"), "empty steps and no answer"));
-        }
         for (s, step) in steps.iter().enumerate() {
             let step_path = format!("{path}.steps[{s}]");
             let Value::Object(step) = step else {
@@ -141,11 +153,14 @@ fn convert_turn(
                 "missing: only the last turn may end on a tool step",
             ))
         }
+        // A user-only turn: another user message, answered together with the next one, or a trailing
+        // message nobody answered (ingest warns about those).
+        None if think.is_none() => {}
         None => {
             return Err(IngestError::new(
                 "empty_turn",
                 path,
-                "the turn has no assistant behaviour (no `assistant_tool`, `steps` or `assistant_answer`)",
+                "reasoning with no assistant move after it (no `assistant_tool`, `steps` or `assistant_answer`)",
             ))
         }
     }
@@ -309,6 +324,57 @@ mod tests {
         assert_eq!(err.0.path, "turns");
         let err = convert(json!({"turns": []})).unwrap_err();
         assert_eq!(err.0.code, "empty_turns");
+    }
+
+    #[test]
+    fn user_only_turns_are_conversation_not_errors() {
+        // Two user messages in a row, answered together.
+        let got = convert(json!({"turns": [{"user": "a"}, {"user": "b", "assistant_answer": "c"}]})).unwrap();
+        let roles: Vec<Role> = got.conversation.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::User, Role::Assistant]);
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        // A trailing "thanks" after an unfinished tool step: the step still may lack its result.
+        let got = convert(json!({"turns": [{"user": "x", "assistant_tool": {"name": "f"}}, {"user": "thanks"},
+            {"user": "bye", "steps": []}]}))
+        .unwrap();
+        let codes: Vec<&str> = got.warnings.iter().map(|w| w.code).collect();
+        assert_eq!(codes, ["unfinished", "trailing_user_turn", "call_without_tools"]);
+        assert_eq!(got.warnings[1].path, "turns[1].user");
+        assert!(got.warnings[1].message.starts_with("2 user message(s)"), "{}", got.warnings[1].message);
+        assert_eq!(got.conversation.messages.len(), 4);
+    }
+
+    #[test]
+    fn trailing_user_turns_are_kept_or_dropped_on_request() {
+        let record = json!({"turns": [{"user": "q", "assistant_think": "t", "assistant_answer": "a"},
+            {"user": "Thank you so much!"}]});
+        let kept = convert(record.clone()).unwrap();
+        assert_eq!(kept.conversation.messages.last().unwrap().content, "Thank you so much!");
+        assert_eq!(kept.warnings.len(), 1);
+        assert!(kept.warnings[0].message.contains("--drop-trailing-user"));
+        let options = IngestOptions { drop_trailing_user: true, ..Default::default() };
+        let dropped = ingest(&record.to_string(), "x", &options).unwrap();
+        assert_eq!(dropped.conversation.messages.len(), 2);
+        assert_eq!(dropped.conversation.messages[1].reasoning.as_deref(), Some("t"));
+        assert_eq!(dropped.warnings[0].code, "trailing_user_turn");
+        // The same conversation as messages: the same messages and the same warning.
+        let messages = json!({"messages": [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": "a", "reasoning_content": "t"},
+            {"role": "user", "content": "Thank you so much!"}]});
+        let from_messages = convert(messages).unwrap();
+        assert_eq!(from_messages.warnings[0].code, "trailing_user_turn");
+        let contents = |c: &crate::conversation::Conversation| {
+            c.messages.iter().map(|m| (m.role, m.content.clone(), m.reasoning.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(contents(&from_messages.conversation), contents(&kept.conversation));
+    }
+
+    #[test]
+    fn a_record_without_assistant_output_is_refused() {
+        let err = convert(json!({"turns": [{"user": "a"}, {"user": "b"}]})).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turns", "turns"));
+        let err = convert(json!({"turns": [{"user": "a", "assistant_think": "t"}]})).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turn", "turns[0]"));
     }
 
     #[test]

@@ -110,8 +110,8 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
 }
 
 /// `role_order` (a result no call waits for, a call id that matches no call), `result_count_mismatch`
-/// (calls whose results are missing when the conversation moves on), `empty_turn` (a user message
-/// no assistant answers, an assistant message with nothing in it), `unfinished` (the record ends on
+/// (calls whose results are missing when the conversation moves on), `empty_turn` (an assistant
+/// message with nothing in it), `unfinished` (the record ends on
 /// a call or a result).
 pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
     let messages = &conversation.messages;
@@ -121,7 +121,6 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
     let mut results = 0usize;
     // A tool message holding a list of {tool_call_id, content} objects: several results in one.
     let mut bundled = false;
-    let mut open_user: Option<usize> = None;
     let flush = |pending: &mut VecDeque<(Option<String>, String)>,
                  caller: Option<usize>,
                  results: usize,
@@ -145,19 +144,12 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
         match message.role {
             Role::System => {}
             Role::User => {
+                // Two user messages in a row are a conversation too (answered together), and a
+                // trailing one is ingest's `trailing_user_turn`: neither is a finding here.
                 flush(&mut pending, caller, results, bundled, "user", out);
-                if let Some(u) = open_user {
-                    out.push(Finding::error(
-                        "empty_turn",
-                        &messages[u].origin,
-                        "a user message that no assistant message answers before the next user message",
-                    ));
-                }
-                open_user = Some(i);
             }
             Role::Assistant => {
                 flush(&mut pending, caller, results, bundled, "assistant", out);
-                open_user = None;
                 let empty = message.content.trim().is_empty()
                     && message.tool_calls.is_empty()
                     && message.reasoning.as_deref().is_none_or(|r| r.trim().is_empty());
@@ -189,7 +181,8 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
             }
         }
     }
-    match messages.last() {
+    // Trailing user messages (ingest's `trailing_user_turn`) do not finish a tool step.
+    match messages.iter().rev().find(|m| m.role != Role::User) {
         Some(last) if last.role == Role::Tool || (last.role == Role::Assistant && !last.tool_calls.is_empty()) => {
             let what = if last.role == Role::Tool { "a tool result" } else { "a tool call" };
             out.push(Finding::warning(
@@ -198,16 +191,7 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
                 format!("the record ends on {what} with no final answer: the model learns to stop there"),
             ));
         }
-        Some(_) => {
-            if let Some(u) = open_user {
-                out.push(Finding::error(
-                    "empty_turn",
-                    &messages[u].origin,
-                    "the record ends on a user message that no assistant message answers",
-                ));
-            }
-        }
-        None => {}
+        _ => {}
     }
 }
 
