@@ -206,7 +206,12 @@ fn plant(record: &mut Value, kind: &str, rng: &mut tau::Rng) -> Option<Value> {
                     if args.contains_key(key) {
                         let mut fewer = args.clone();
                         fewer.shift_remove(key);
-                        options.push((i, Value::Null, Some((fewer, as_string)), format!(".arguments.{key}")));
+                        options.push((
+                            i,
+                            json!(format!("`{key}` removed")),
+                            Some((fewer, as_string)),
+                            format!(".arguments.{key}"),
+                        ));
                     }
                 }
             }
@@ -222,9 +227,10 @@ fn plant(record: &mut Value, kind: &str, rng: &mut tau::Rng) -> Option<Value> {
                         ("array", Value::Array(items)) if items.len() == 1 => items[0].clone(),
                         _ => continue,
                     };
+                    let detail = json!(format!("`{key}`: {value} -> {wrong}"));
                     let mut changed = args.clone();
                     changed.insert(key.clone(), wrong);
-                    options.push((i, Value::Null, Some((changed, as_string)), format!(".arguments.{key}")));
+                    options.push((i, detail, Some((changed, as_string)), format!(".arguments.{key}")));
                 }
             }
             "invented_value" => {
@@ -320,7 +326,14 @@ fn leaves_of(value: &Value, path: String, out: &mut Vec<(String, String, String)
 fn invent(value: &str, record_text: &str, rng: &mut tau::Rng) -> Option<String> {
     const SURNAMES: &[&str] = &["Kowalczyk", "Haugland", "Oyelaran", "Vasquez-Toro", "Lindqvist"];
     for _ in 0..20 {
-        let candidate: String = if value.chars().any(|c| c.is_ascii_digit()) {
+        // Ids, codes and dates keep their shape (`ZFA04Y`, `credit_card_4421902`, `2024-05-22`); names
+        // become another name.
+        let code_like = value.chars().any(|c| c.is_ascii_digit())
+            || value.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || "-_.".contains(c));
+        let is_date = value.len() == 10 && value.as_bytes()[4] == b'-' && value.as_bytes()[7] == b'-';
+        let candidate: String = if is_date {
+            format!("2024-{:02}-{:02}", rng.range(7, 12), rng.range(1, 28))
+        } else if code_like {
             value
                 .chars()
                 .map(|c| match c {
