@@ -5,7 +5,7 @@
 //! ```text
 //! tau_corpus generate --domain airline|retail|both --count N --seed S --out DIR   # DIR/messages.jsonl, DIR/raw.jsonl
 //! tau_corpus plant RAW_IN RAW_OUT MANIFEST [--seed S]     # one defect per record, cycling over five kinds
-//! tau_corpus score MANIFEST FINDINGS                      # FINDINGS: `validate --format json` output
+//! tau_corpus score MANIFEST FINDINGS [--clean FINDINGS]   # `validate --format json` outputs (planted, clean)
 //! tau_corpus same-rows A B                                # two `convert` outputs equal apart from id/meta
 //! ```
 
@@ -95,8 +95,9 @@ fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some("score") => {
-            let [manifest, findings] = positional[..] else { bail!("score MANIFEST FINDINGS") };
-            Ok(score(&read_jsonl(manifest)?, &read_jsonl(findings)?))
+            let [manifest, findings] = positional[..] else { bail!("score MANIFEST FINDINGS [--clean FINDINGS]") };
+            let clean = flag("--clean").map(|p| read_jsonl(&p)).transpose()?.unwrap_or_default();
+            Ok(score(&read_jsonl(manifest)?, &read_jsonl(findings)?, &clean))
         }
         Some("same-rows") => {
             let [a, b] = positional[..] else { bail!("same-rows A B") };
@@ -233,7 +234,8 @@ fn plant(record: &mut Value, kind: &str, rng: &mut tau::Rng) -> Option<Value> {
                     options.push((i, detail, Some((changed, as_string)), format!(".arguments.{key}")));
                 }
             }
-            "invented_value" => {
+            // Expressions and free text are not values a user or a tool result states.
+            "invented_value" if !matches!(name.as_str(), "calculate" | "think" | "transfer_to_human_agents") => {
                 let mut leaves = Vec::new();
                 leaves_of(&Value::Object(args.clone()), String::new(), &mut leaves);
                 for (sub, pointer, value) in leaves {
@@ -371,10 +373,13 @@ fn python_repr(v: &Value) -> String {
 }
 
 /// The share of records where `validate` reported the planted defect: with the expected code at the
-/// exact path, and (looser) with the expected code anywhere in the planted call.
-fn score(manifest: &[Value], findings: &[Value]) -> ExitCode {
+/// exact path, and (looser) with the expected code anywhere in the planted call. A finding that
+/// `validate` already made on the clean record (`clean`) does not count: it is not about the defect.
+fn score(manifest: &[Value], findings: &[Value], clean: &[Value]) -> ExitCode {
+    let key = |f: &Value| (f["id"].to_string(), f["code"].to_string(), f["path"].to_string());
+    let before: std::collections::HashSet<_> = clean.iter().map(key).collect();
     let mut by_id: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
-    for f in findings {
+    for f in findings.iter().filter(|f| !before.contains(&key(f))) {
         by_id.entry(f["id"].as_str().unwrap_or("")).or_default().push(f);
     }
     let mut rows: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
