@@ -23,8 +23,9 @@ const MODES: &[&[&str]] = &[
 ];
 
 /// The settings for the larger sources (ingest is what differs between the forms; the policies apply
-/// after it, so the two expansions are where a difference would show).
-const EXPANSIONS: &[&[&str]] = &[&["--expand", "conversation"], &["--expand", "per-turn"]];
+/// after it, so the two expansions and dropping trailing user messages are where a difference would show).
+const EXPANSIONS: &[&[&str]] =
+    &[&["--expand", "conversation"], &["--expand", "per-turn"], &["--expand", "conversation", "--drop-trailing-user"]];
 
 fn dir(label: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("trajkit-equiv-{}-{label}", std::process::id()));
@@ -37,10 +38,10 @@ fn write_jsonl(path: &Path, records: &[Value]) {
     std::fs::write(path, text).unwrap();
 }
 
-/// What one `convert` run gives: each row without `id`/`meta` as written, and the report without
-/// the file names.
+/// What one `convert` run gives: each row's id and the row without `id`/`meta` as written, and the
+/// report without the file names.
 struct Run {
-    rows: Vec<String>,
+    rows: Vec<(String, String)>,
     report: Value,
 }
 
@@ -62,7 +63,7 @@ fn convert(input: &Path, template: &str, mode: &[&str], out_dir: &Path, tag: &st
         .lines()
         .map(|line| {
             let row: Value = serde_json::from_str(line).expect("each output line is JSON");
-            forms::comparable(&row)
+            (row["id"].as_str().unwrap_or_default().to_string(), forms::comparable(&row))
         })
         .collect();
     let mut report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
@@ -72,36 +73,48 @@ fn convert(input: &Path, template: &str, mode: &[&str], out_dir: &Path, tag: &st
     Run { rows, report }
 }
 
-/// Convert both forms with every template and mode; panic with the first difference.
-/// Returns the reports of the messages form (one per template and mode).
+/// Convert both forms with every template and mode; panic listing every difference (reports, row
+/// counts, rows by id). Returns the reports of the messages form (one per template and mode).
 fn assert_same_rows(label: &str, modes: &[&[&str]], messages: &[Value], raw: &[Value]) -> Vec<Value> {
     assert_eq!(messages.len(), raw.len());
     let dir = dir(label);
     let (m_path, r_path) = (dir.join("messages.jsonl"), dir.join("raw.jsonl"));
     write_jsonl(&m_path, messages);
     write_jsonl(&r_path, raw);
-    assert_eq!(findings(&m_path), findings(&r_path), "{label}: validate finds different things in the two forms");
+    let mut problems = Vec::new();
+    if findings(&m_path) != findings(&r_path) {
+        problems.push("validate finds different things in the two forms".to_string());
+    }
     let mut reports = Vec::new();
     for template in TEMPLATES {
         for (k, mode) in modes.iter().enumerate() {
             let m = convert(&m_path, template, mode, &dir, &format!("m-{template}-{k}"));
             let r = convert(&r_path, template, mode, &dir, &format!("r-{template}-{k}"));
-            assert_eq!(
-                m.report, r.report,
-                "{label}: {template} {mode:?}: the reports differ (messages first, raw second)"
-            );
-            assert_eq!(m.rows.len(), r.rows.len(), "{label}: {template} {mode:?}: row counts differ");
-            for (i, (a, b)) in m.rows.iter().zip(&r.rows).enumerate() {
-                assert!(
-                    a == b,
-                    "{label}: {template} {mode:?}: row {i} differs\nmessages: {}\nraw:      {}",
-                    &a[..a.len().min(3000)],
-                    &b[..b.len().min(3000)]
-                );
+            let at = format!("{template} {}", mode.join(" "));
+            if m.report != r.report {
+                problems.push(format!("{at}: reports differ\n  messages: {}\n  raw:      {}", m.report, r.report));
+            }
+            if m.rows.len() != r.rows.len() {
+                problems.push(format!("{at}: {} rows from messages, {} from raw", m.rows.len(), r.rows.len()));
+            }
+            for ((id_m, a), (id_r, b)) in m.rows.iter().zip(&r.rows) {
+                if id_m != id_r || a != b {
+                    problems.push(format!(
+                        "{at}: row {id_m} / {id_r} differs\n  messages: {}\n  raw:      {}",
+                        &a[..a.len().min(2000)],
+                        &b[..b.len().min(2000)]
+                    ));
+                }
             }
             reports.push(m.report);
         }
     }
+    assert!(
+        problems.is_empty(),
+        "{label}: {} difference(s) between the raw and messages forms:\n{}",
+        problems.len(),
+        problems.iter().take(12).cloned().collect::<Vec<_>>().join("\n")
+    );
     reports
 }
 
@@ -169,17 +182,6 @@ const NOT_EXPRESSIBLE: &[(&str, &str)] = &[
     ("several_users_reasoning_tools_preamble", "content next to tool calls"),
 ];
 
-#[test]
-fn golden_cases_give_the_same_rows_from_raw_and_messages() {
-    let cases = read_jsonl("fixtures/golden/cases.jsonl");
-    let (messages, raw, skipped) = split_expressible(&cases);
-    let skipped: Vec<(&str, &str)> = skipped.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    assert_eq!(skipped, NOT_EXPRESSIBLE, "golden cases without a raw form");
-    assert_eq!(messages.len() + NOT_EXPRESSIBLE.len(), cases.len());
-    assert!(messages.len() >= 40, "only {} golden cases compared", messages.len());
-    assert_same_rows("golden", MODES, &messages, &raw);
-}
-
 /// The golden case with one more user message: after the last one (a trailing "thanks" nobody
 /// answers) or right after the first (a user writing twice in a row).
 fn with_extra_user(case: &Value, trailing: bool) -> Value {
@@ -196,17 +198,26 @@ fn with_extra_user(case: &Value, trailing: bool) -> Value {
     case
 }
 
+/// Every golden case with a raw form, and each again with a trailing user message and with two user
+/// messages in a row (one run of each setting for all of them: most of the time is start-up).
 #[test]
-fn golden_cases_with_extra_user_messages_give_the_same_rows() {
+fn golden_cases_give_the_same_rows_from_raw_and_messages() {
     let cases = read_jsonl("fixtures/golden/cases.jsonl");
+    let (mut messages, mut raw, skipped) = split_expressible(&cases);
+    let skipped: Vec<(&str, &str)> = skipped.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(skipped, NOT_EXPRESSIBLE, "golden cases without a raw form");
+    assert_eq!(messages.len() + NOT_EXPRESSIBLE.len(), cases.len());
+    assert!(messages.len() >= 40, "only {} golden cases compared", messages.len());
     let extended: Vec<Value> =
         cases.iter().flat_map(|c| [with_extra_user(c, true), with_extra_user(c, false)]).collect();
-    let (messages, raw, _) = split_expressible(&extended);
-    let trailing = messages.iter().filter(|m| m["id"].as_str().unwrap().ends_with("+thanks")).count();
-    assert!(trailing >= 40 && messages.len() >= 80, "{trailing} trailing, {} in all", messages.len());
-    let reports = assert_same_rows("golden-extra-user", EXPANSIONS, &messages, &raw);
-    for report in &reports {
+    let (more_messages, more_raw, _) = split_expressible(&extended);
+    let trailing = more_messages.iter().filter(|m| m["id"].as_str().unwrap().ends_with("+thanks")).count();
+    assert!(trailing >= 40 && more_messages.len() >= 80, "{trailing} trailing, {} in all", more_messages.len());
+    messages.extend(more_messages);
+    raw.extend(more_raw);
+    for report in assert_same_rows("golden", MODES, &messages, &raw) {
         assert_eq!(report["read"], messages.len(), "{report}");
+        assert_eq!(report["rejected"], 0, "{report}");
         assert_eq!(report["warnings_by_code"]["trailing_user_turn"], trailing, "{report}");
     }
 }
@@ -254,39 +265,18 @@ fn generated_trajectories_give_the_same_rows_and_warnings() {
         })
         .count();
     assert!(parallel * 10 >= GENERATED, "only {parallel} records with parallel calls");
+    let all: Vec<&Value> = messages.iter().flat_map(|m| m["messages"].as_array().unwrap()).collect();
+    let tool_text = |pred: &dyn Fn(&str) -> bool| {
+        all.iter().filter(|m| m["role"] == "tool" && m["content"].as_str().is_some_and(pred)).count()
+    };
+    assert!(tool_text(&|t| t.is_empty()) > 0, "no empty tool result");
+    assert!(tool_text(&|t| t.contains("rror")) > 0, "no failed tool result");
+    assert!(all.iter().any(|m| m.get("reasoning_content").is_some()), "no reasoning");
+    assert!(all.iter().any(|m| m["content"].as_str().is_some_and(|t| !t.is_ascii())), "no non-ASCII text");
     let reports = assert_same_rows("generated", EXPANSIONS, &messages, &raw);
     for report in &reports {
         assert_eq!(report["read"], GENERATED, "{report}");
         assert_eq!(report["written"], GENERATED, "every generated record converts: {report}");
         assert_eq!(report["warnings_by_code"]["trailing_user_turn"], trailing, "{report}");
-    }
-}
-
-#[test]
-fn drop_trailing_user_gives_the_same_rows_from_both_forms() {
-    let messages = tau::corpus(Some(tau::Domain::Airline), 7, 12);
-    let trailing =
-        messages.iter().filter(|m| m["messages"].as_array().unwrap().last().unwrap()["role"] == "user").count();
-    assert!(trailing > 0);
-    let raw: Vec<Value> =
-        messages.iter().enumerate().map(|(k, m)| forms::messages_to_raw(m, k as u64).unwrap()).collect();
-    let dir = dir("drop");
-    let (m_path, r_path) = (dir.join("messages.jsonl"), dir.join("raw.jsonl"));
-    write_jsonl(&m_path, &messages);
-    write_jsonl(&r_path, &raw);
-    for template in TEMPLATES {
-        let mode = ["--drop-trailing-user"];
-        let m = convert(&m_path, template, &mode, &dir, &format!("m-{template}"));
-        let r = convert(&r_path, template, &mode, &dir, &format!("r-{template}"));
-        assert_eq!(m.report, r.report);
-        assert_eq!(m.rows, r.rows, "{template}");
-        assert_eq!(m.report["written"], 12);
-        // The drop is reported under the same code, once per record that had trailing user messages.
-        assert_eq!(m.report["warnings_by_code"]["trailing_user_turn"], trailing, "{}", m.report);
-        // The rows end on the last assistant output: no trailing user message is left.
-        for row in &m.rows {
-            let row: Value = serde_json::from_str(row).unwrap();
-            assert_ne!(row["messages"].as_array().unwrap().last().unwrap()["role"], "user");
-        }
     }
 }
