@@ -1,8 +1,11 @@
 //! The same conversation written as raw annotation and as OpenAI/TRL messages gives the same rows:
 //! byte-identical apart from `id` and `meta`, for every built-in template, in conversation and
-//! per-turn expansion and under every reasoning policy, with the same rejects and the same warning
-//! counts in `--report`, and the same `validate` findings (code and severity per record). Sources: the golden cases that have a raw form, the long golden cases when
-//! present, and generated tau-bench-style trajectories (tests/common/tau.rs).
+//! per-turn expansion and under every reasoning policy, with the same rejects, the same warning
+//! counts in `--report` (`trailing_user_turn` among them), and the same `validate` findings (code and
+//! severity per record). Sources: the golden cases that have a raw form (each also with a trailing
+//! user message and with two user messages in a row), the long golden cases when present, and
+//! generated tau-bench-style trajectories (tests/common/tau.rs). The raw forms are written by
+//! tests/common/forms.rs.
 
 mod common;
 
@@ -182,6 +185,17 @@ const NOT_EXPRESSIBLE: &[(&str, &str)] = &[
     ("several_users_reasoning_tools_preamble", "content next to tool calls"),
 ];
 
+/// The same for the Harmony golden cases (fixtures/golden/cases_harmony.jsonl).
+const NOT_EXPRESSIBLE_HARMONY: &[(&str, &str)] = &[
+    ("harmony_preamble_parallel", "content next to tool calls"),
+    ("harmony_multi_turn_reasoning", "content next to tool calls"),
+    ("harmony_tool_result_by_name", "tool results not in the order of their calls"),
+    ("harmony_ends_with_tool_call", "content next to tool calls"),
+    ("harmony_tool_loop_reasoning_kept", "content next to tool calls"),
+    ("harmony_content_parts", "content given as a list of parts"),
+    ("harmony_refuse_orphan_tool_result", "a tool result that answers no call"),
+];
+
 /// The golden case with one more user message: after the last one (a trailing "thanks" nobody
 /// answers) or right after the first (a user writing twice in a row).
 fn with_extra_user(case: &Value, trailing: bool) -> Value {
@@ -198,7 +212,7 @@ fn with_extra_user(case: &Value, trailing: bool) -> Value {
     case
 }
 
-/// Every golden case with a raw form, and each again with a trailing user message and with two user
+/// Every golden case (cases.jsonl, cases_harmony.jsonl) with a raw form, and each again with a trailing user message and with two user
 /// messages in a row (one run of each setting for all of them: most of the time is start-up).
 #[test]
 fn golden_cases_give_the_same_rows_from_raw_and_messages() {
@@ -208,6 +222,13 @@ fn golden_cases_give_the_same_rows_from_raw_and_messages() {
     assert_eq!(skipped, NOT_EXPRESSIBLE, "golden cases without a raw form");
     assert_eq!(messages.len() + NOT_EXPRESSIBLE.len(), cases.len());
     assert!(messages.len() >= 40, "only {} golden cases compared", messages.len());
+    let harmony_cases = read_jsonl("fixtures/golden/cases_harmony.jsonl");
+    let (harmony_messages, harmony_raw, skipped) = split_expressible(&harmony_cases);
+    let skipped: Vec<(&str, &str)> = skipped.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(skipped, NOT_EXPRESSIBLE_HARMONY, "Harmony golden cases without a raw form");
+    messages.extend(harmony_messages);
+    raw.extend(harmony_raw);
+    let cases: Vec<Value> = cases.into_iter().chain(harmony_cases).collect();
     let extended: Vec<Value> =
         cases.iter().flat_map(|c| [with_extra_user(c, true), with_extra_user(c, false)]).collect();
     let (more_messages, more_raw, _) = split_expressible(&extended);
