@@ -56,30 +56,37 @@ pub(super) fn finish(conversation: &mut Conversation, cx: &mut Context) {
     resolve_tool_names(conversation, cx);
 }
 
-/// One message; `None` (with the problem recorded) when its role cannot be read.
+/// One message; `None` (with the problem recorded) when its role cannot be read, unless its shape
+/// says it: calls make it the assistant's, a `tool_call_id` a tool result, so the steps around it
+/// still pair.
 fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> Option<Message> {
     let role = match item.get("role") {
         Some(Value::String(r)) => match r.as_str() {
-            "system" | "developer" => Role::System,
-            "user" | "human" => Role::User,
-            "assistant" | "gpt" | "model" => Role::Assistant,
-            "tool" | "function" | "ipython" => Role::Tool,
-            other => {
-                cx.fail(IngestError::new(
-                    "unknown_role",
-                    join(path, "role"),
-                    format!("unknown role `{other}` (expected system, user, assistant or tool)"),
-                ));
+            "system" | "developer" => Ok(Role::System),
+            "user" | "human" => Ok(Role::User),
+            "assistant" | "gpt" | "model" => Ok(Role::Assistant),
+            "tool" | "function" | "ipython" => Ok(Role::Tool),
+            other => Err(IngestError::new(
+                "unknown_role",
+                join(path, "role"),
+                format!("unknown role `{other}` (expected system, user, assistant or tool)"),
+            )),
+        },
+        Some(other) => Err(wrong_type(&join(path, "role"), "a string", other)),
+        None => Err(IngestError::new("missing_field", join(path, "role"), "missing")),
+    };
+    let role = match role {
+        Ok(role) => role,
+        Err(e) => {
+            cx.fail(e);
+            let present = |key: &str| item.get(key).is_some_and(|v| !v.is_null());
+            if present("tool_calls") || present("function_call") {
+                Role::Assistant
+            } else if present("tool_call_id") {
+                Role::Tool
+            } else {
                 return None;
             }
-        },
-        Some(other) => {
-            cx.fail(wrong_type(&join(path, "role"), "a string", other));
-            return None;
-        }
-        None => {
-            cx.fail(IngestError::new("missing_field", join(path, "role"), "missing"));
-            return None;
         }
     };
     let parts = content_parts(item.get("content"), &join(path, "content"), cx);

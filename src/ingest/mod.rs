@@ -149,8 +149,9 @@ pub struct Recovered {
 }
 
 /// Convert an already parsed record, reading on past structural problems (for `validate`). Only a
-/// record that cannot be read at all (not an object, no known format, no `turns`/`messages`/
-/// `conversations` array) is an error. `options.check` is not run: it is for records that convert.
+/// record that is not an object or has no known format is an error; one without a list of turns or
+/// messages comes back empty with that problem (after any met before it). `options.check` is not
+/// run: it is for records that convert.
 pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Recovered> {
     let Value::Object(record) = value else {
         return Err(IngestError::new(
@@ -170,11 +171,17 @@ pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &Ingest
         }
     };
     let mut cx = Context { warnings: Vec::new(), errors: Vec::new() };
-    let mut conversation = match format {
-        InputFormat::Raw => raw::convert(record, &mut cx)?,
-        InputFormat::Messages => messages::convert(record, &mut cx)?,
-        InputFormat::ShareGpt => sharegpt::convert(record, &mut cx)?,
+    let converted = match format {
+        InputFormat::Raw => raw::convert(record, &mut cx),
+        InputFormat::Messages => messages::convert(record, &mut cx),
+        InputFormat::ShareGpt => sharegpt::convert(record, &mut cx),
     };
+    // No list of turns or messages: nothing more can be read, but problems met before it (an `id`
+    // of the wrong type) come first, as they did when ingest stopped at the first problem.
+    let mut conversation = converted.unwrap_or_else(|e| {
+        cx.fail(e);
+        Conversation::default()
+    });
     if conversation.id.is_empty() {
         conversation.id = fallback_id.to_string();
     }
