@@ -268,6 +268,48 @@ mod tests {
     }
 
     #[test]
+    fn recovery_skips_what_cannot_be_read_and_keeps_the_rest() {
+        let row = json!({"messages": [
+            {"role": "user", "content": [{"type": "text", "text": "q"}, {"type": "image_url"}, 5]},
+            {"role": 7, "tool_calls": [{"id": "c1", "function": {"arguments": "{}"}}, "bad", {"id": "c2", "function": 3}]},
+            {"tool_call_id": "c1", "content": "r1"},
+            {"role": "narrator", "content": "x"},
+            {"role": "tool", "tool_call_id": "c2", "content": "r2", "train": "yes"},
+            {"role": "assistant", "content": {"text": "a"}},
+            {"role": "assistant", "content": "done"}]});
+        let got = crate::ingest::ingest_value_recovering(row.clone(), "x", &IngestOptions::default()).unwrap();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(
+            errors,
+            [
+                ("image_content", "messages[0].content[1]"),
+                ("wrong_type", "messages[0].content[2]"),
+                ("wrong_type", "messages[1].role"),
+                ("missing_field", "messages[1].tool_calls[0].function.name"),
+                ("wrong_type", "messages[1].tool_calls[1]"),
+                ("wrong_type", "messages[1].tool_calls[2].function"),
+                ("missing_field", "messages[2].role"),
+                ("unknown_role", "messages[3].role"),
+                ("wrong_type", "messages[4].train"),
+                ("wrong_type", "messages[5].content"),
+            ]
+        );
+        // The messages whose role is missing are read by their shape (calls, a tool_call_id); the
+        // unknown role with neither is skipped.
+        let c = &got.ingested.conversation;
+        let roles: Vec<Role> = c.messages.iter().map(|m| m.role).collect();
+        use Role::*;
+        assert_eq!(roles, [User, Assistant, Tool, Tool, Assistant, Assistant]);
+        assert_eq!(c.messages[0].content, "q");
+        assert_eq!(
+            c.messages[1].tool_calls.iter().map(|t| t.id.as_deref()).collect::<Vec<_>>(),
+            [Some("c1"), Some("c2")]
+        );
+        let err = convert(row).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[1]"));
+    }
+
+    #[test]
     fn tool_result_without_a_call_is_a_role_order_warning() {
         let row = json!({"messages": [
             {"role": "user", "content": "q"}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]});

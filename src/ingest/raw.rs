@@ -395,6 +395,80 @@ mod tests {
         assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turn", "turns[0]"));
     }
 
+    /// (code, path) of each structural problem, and the roles of what was read, reading on past them.
+    fn recover(v: serde_json::Value) -> (Vec<(&'static str, String)>, Vec<Role>) {
+        let got = crate::ingest::ingest_value_recovering(v, "x", &IngestOptions::default()).unwrap();
+        let errors = got.errors.into_iter().map(|e| (e.code, e.path)).collect();
+        (errors, got.ingested.conversation.messages.iter().map(|m| m.role).collect())
+    }
+
+    #[test]
+    fn recovery_reads_on_past_every_structural_problem() {
+        let record = json!({"tools": [{"name": "f", "parameters": {}}, "not a tool"], "turns": [
+            {"user": 42, "assistant_tool": {"name": "f", "arguments": {"a": 1}}},
+            "not a turn",
+            {"user": "b", "steps": [7, {"assistant_tool": [{"name": "f"}, {"arguments": {}}], "tool_result": ["r1"]}],
+             "assistant_answer": "done"},
+            {"user": "c", "assistant_think": "t"},
+            {"user": "d", "assistant_tool": {"name": "f", "arguments": 3}, "tool_result": "r", "assistant_answer": "e"}]});
+        let (errors, roles) = recover(record.clone());
+        let want = [
+            ("wrong_type", "tools[1]"),
+            ("wrong_type", "turns[0].user"),
+            ("result_count_mismatch", "turns[0].tool_result"),
+            ("missing_field", "turns[0].assistant_answer"),
+            ("wrong_type", "turns[1]"),
+            ("wrong_type", "turns[2].steps[0]"),
+            ("missing_field", "turns[2].steps[1].assistant_tool[1].name"),
+            ("result_count_mismatch", "turns[2].steps[1].tool_result"),
+            ("empty_turn", "turns[3]"),
+            ("wrong_type", "turns[4].assistant_tool.arguments"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        assert_eq!(errors, want);
+        use Role::*;
+        // The user of the wrong type is kept as its JSON text, the unpaired call of turns[2] without a
+        // result, the reasoning with no move after it dropped.
+        assert_eq!(roles, [User, Assistant, User, Assistant, Tool, Assistant, User, User, Assistant, Tool, Assistant]);
+        // Convert sees the first problem only, as when ingest stopped there.
+        let err = convert(record).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("wrong_type", "tools[1]"));
+    }
+
+    #[test]
+    fn recovery_keeps_what_pairs_and_calls_whose_name_is_broken() {
+        let (errors, roles) = recover(json!({"turns": [{"user": "x",
+            "assistant_tool": [{"name": 5, "arguments": {"q": 1}}, "oops", {"name": "g"}],
+            "tool_result": ["r1", "r2", "r3", "r4"], "assistant_answer": "a"}]}));
+        assert_eq!(
+            errors.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+            ["turns[0].assistant_tool[0].name", "turns[0].assistant_tool[1]", "turns[0].tool_result"]
+        );
+        // Calls 0 and 2 are kept with their own results; the result of the call that is not an object
+        // and the one beyond the calls are not.
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Tool, Role::Assistant]);
+        let got = crate::ingest::ingest_value_recovering(
+            json!({"turns": [{"user": "x", "assistant_tool": [{"name": 5}, "oops", {"name": "g"}],
+                "tool_result": ["r1", "r2", "r3"], "assistant_answer": "a"}]}),
+            "x",
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        let messages = &got.ingested.conversation.messages;
+        assert_eq!(messages[1].tool_calls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["", "g"]);
+        assert_eq!((messages[2].content.as_str(), messages[3].content.as_str()), ("r1", "r3"));
+        assert_eq!(messages[3].origin, "turns[0].tool_result[2]");
+    }
+
+    #[test]
+    fn no_turns_after_an_earlier_problem_reports_both_and_convert_the_first() {
+        let (errors, roles) = recover(json!({"id": {"no": 1}, "turns": "none"}));
+        assert_eq!(errors, [("wrong_type", "id".to_string()), ("wrong_type", "turns".to_string())]);
+        assert!(roles.is_empty());
+        let err = convert(json!({"id": {"no": 1}, "turns": "none"})).unwrap_err();
+        assert_eq!(err.0.path, "id");
+    }
+
     #[test]
     fn unfinished_last_turn_is_a_warning() {
         let got = convert(json!({"turns": [{"user": "x", "assistant_tool": {"name": "f"}}]})).unwrap();

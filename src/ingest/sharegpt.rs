@@ -169,6 +169,35 @@ mod tests {
     }
 
     #[test]
+    fn recovery_skips_broken_entries_and_reads_the_rest() {
+        let row = json!({"conversations": [
+            {"from": "human", "value": 12},
+            {"from": "function_call", "value": "{oops"},
+            {"value": "no speaker"},
+            {"from": "function_call", "value": "[{\"name\": \"f\"}, 3]"},
+            {"from": "observation", "value": "r"},
+            {"from": "critic", "value": "x"},
+            {"from": "gpt", "value": "done"}], "tools": "[{\"name\": \"f\", \"parameters\": {}}]"});
+        let got = crate::ingest::ingest_value_recovering(row, "x", &IngestOptions::default()).unwrap();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(
+            errors,
+            [
+                ("wrong_type", "conversations[0].value"),
+                ("arguments_not_json", "conversations[1].value"),
+                ("missing_field", "conversations[2].from"),
+                ("wrong_type", "conversations[3].value[1]"),
+                ("unknown_role", "conversations[5].from"),
+            ]
+        );
+        let c = &got.ingested.conversation;
+        let roles: Vec<Role> = c.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(c.messages[0].content, "12", "a value of the wrong type is kept as its JSON text");
+        assert_eq!(c.messages[2].name.as_deref(), Some("f"));
+    }
+
+    #[test]
     fn bad_function_call_is_located() {
         let row =
             json!({"conversations": [{"from": "human", "value": "x"}, {"from": "function_call", "value": "{oops"}]});

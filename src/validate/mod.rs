@@ -246,7 +246,8 @@ fn repeats_structural(finding: &Finding, structural: &[Finding]) -> bool {
         s.path == finding.path
             || (s.code == finding.code && parent(&s.path).is_some() && parent(&s.path) == parent(&finding.path))
             || (finding.code == "empty_turn" && s.path.starts_with(&format!("{}.", finding.path)))
-            || (finding.code == "call_without_tools" && (s.path.starts_with("tools") || s.path.starts_with("functions")))
+            || (finding.code == "call_without_tools"
+                && (s.path.starts_with("tools") || s.path.starts_with("functions")))
     })
 }
 
@@ -291,9 +292,32 @@ mod tests {
     }
 
     #[test]
-    fn a_record_that_fails_ingest_is_one_finding() {
-        let got = validate(json!({"turns": [{"user": 1, "assistant_answer": "x"}]}));
-        assert_eq!(got, vec![("wrong_type", "turns[0].user".to_string())]);
+    fn a_record_that_cannot_be_read_is_one_finding() {
+        assert_eq!(validate(json!({"dialog": []})), vec![("unknown_format", String::new())]);
+        assert_eq!(validate(json!({"turns": {"user": "x"}})), vec![("wrong_type", "turns".to_string())]);
+        assert_eq!(validate(json!([1])), vec![("not_an_object", String::new())]);
+    }
+
+    #[test]
+    fn structural_problems_do_not_hide_step_findings() {
+        let got = validate(json!({"tools": [{"name": "f", "parameters": {"type": "object",
+                "properties": {"n": {"type": "integer"}}, "required": ["n"]}}],
+            "turns": [
+                {"user": 1, "assistant_answer": "x"},
+                {"user": "y", "assistant_tool": [{"name": "g", "arguments": {}}, {"name": "f", "arguments": {"n": "two"}}],
+                 "tool_result": ["r"], "assistant_answer": "z"},
+                {"user": "w", "assistant_tool": {"name": "f", "arguments": [1]}, "tool_result": "r", "assistant_answer": "v"}]}));
+        let want = [
+            ("wrong_type", "turns[0].user"),
+            ("result_count_mismatch", "turns[1].tool_result"),
+            ("wrong_type", "turns[2].assistant_tool.arguments"),
+            ("unknown_tool", "turns[1].assistant_tool[0]"),
+            ("arguments_schema", "turns[1].assistant_tool[1].arguments.n"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        // Not repeated: the check's own result count (at `turns[1].assistant_tool`) and its
+        // "arguments must be an object" at the place of the wrong_type.
+        assert_eq!(got, want);
     }
 
     #[test]
