@@ -174,3 +174,179 @@ fn shared_real_data_validates_without_crashing() {
     assert!(matches!(code, 0 | 1), "exit {code}");
     assert!(!got.is_empty());
 }
+
+/// A record with structural problems (one that convert rejects) still gets every check on what could
+/// be read: each problem is its own finding, and the step findings around them are all reported.
+#[test]
+fn structural_problems_do_not_hide_step_findings() {
+    let (got, code) = findings(&["fixtures/validate/structural.jsonl"], &[]);
+    let want = [
+        (1, "error", "missing_field", "turns[0].assistant_answer"),
+        (1, "error", "wrong_type", "turns[1].user"),
+        (1, "error", "wrong_type", "turns[1].steps[1]"),
+        (1, "error", "result_count_mismatch", "turns[2].tool_result"),
+        (1, "error", "unknown_tool", "turns[0].assistant_tool"),
+        (1, "error", "arguments_schema", "turns[1].steps[0].assistant_tool.arguments.passengers"),
+        (1, "error", "arguments_not_json", "turns[1].steps[2].assistant_tool.arguments"),
+        (1, "error", "arguments_schema", "turns[2].assistant_tool[1].arguments.city"),
+        (1, "warning", "ungrounded_argument", "turns[2].assistant_tool[0].arguments.city"),
+        (2, "error", "unknown_role", "messages[3].role"),
+        (2, "error", "image_content", "messages[5].content[0]"),
+        (2, "error", "arguments_schema", "messages[1].tool_calls[0].function.arguments.city"),
+        (2, "error", "unknown_tool", "messages[4].tool_calls[0]"),
+        (3, "error", "unknown_role", "conversations[3].from"),
+        (3, "error", "arguments_schema", "conversations[4].value.arguments.city"),
+        (3, "warning", "ungrounded_argument", "conversations[1].value.arguments.city"),
+        (3, "warning", "ungrounded_argument", "conversations[4].value.arguments.city"),
+    ];
+    let want: Vec<(u64, String, String, String)> =
+        want.iter().map(|(l, s, c, p)| (*l, s.to_string(), c.to_string(), p.to_string())).collect();
+    assert_eq!(got, want);
+    assert_eq!(code, 1);
+}
+
+/// Convert still rejects such a record with the first problem ingest meets, as before validate
+/// learned to read on.
+#[test]
+fn convert_rejects_a_record_with_its_first_structural_problem() {
+    let dir = std::env::temp_dir().join(format!("trajkit-validate-first-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rejects = dir.join("rejects.jsonl");
+    let out = trajkit(&[
+        "convert",
+        "fixtures/validate/structural.jsonl",
+        "--emit",
+        "messages",
+        "--rejects",
+        rejects.to_str().unwrap(),
+    ]);
+    assert!(stderr(&out).contains("read 3, converted 0, rejected 3"), "{}", stderr(&out));
+    let got: Vec<(String, String)> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let r: Value = serde_json::from_str(l).unwrap();
+            (r["code"].as_str().unwrap().to_string(), r["path"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let want = [
+        ("missing_field", "turns[0].assistant_answer"),
+        ("unknown_role", "messages[3].role"),
+        ("unknown_role", "conversations[3].from"),
+    ];
+    assert_eq!(got, want.iter().map(|(c, p)| (c.to_string(), p.to_string())).collect::<Vec<_>>());
+}
+
+/// The measurement, as a test: one defect planted per record (an unknown tool, a missing
+/// required argument, a wrong argument type, arguments that are not JSON, an invented argument
+/// value), each combined with a structural problem elsewhere in the same record. validate reports the
+/// planted defect and the structural problem, at their paths, for every combination.
+#[test]
+fn planted_defects_are_found_next_to_structural_problems() {
+    use serde_json::json;
+    let tools = json!([{"type": "function", "function": {"name": "book_flight", "description": "Book a flight.",
+        "parameters": {"type": "object", "properties": {"origin": {"type": "string"}, "destination": {"type": "string"},
+        "passengers": {"type": "integer"}}, "required": ["origin", "destination"]}}}]);
+    let call = json!({"name": "book_flight", "arguments": {"origin": "OSL", "destination": "CDG", "passengers": 2}});
+    // (code, path below the call) of each planted defect, and how it changes the call.
+    type Plant = fn(&mut Value);
+    let defects: [(&str, &str, Plant); 5] = [
+        ("unknown_tool", "", |c| c["name"] = json!("book_flights")),
+        ("arguments_schema", ".arguments.destination", |c| {
+            c["arguments"].as_object_mut().unwrap().remove("destination");
+        }),
+        ("arguments_schema", ".arguments.passengers", |c| c["arguments"]["passengers"] = json!("two")),
+        ("arguments_not_json", ".arguments", |c| c["arguments"] = json!("{origin: OSL, destination: CDG")),
+        ("ungrounded_argument", ".arguments.destination", |c| c["arguments"]["destination"] = json!("LHR")),
+    ];
+    // Raw records: the planted call is in turns[0]; the structural problem elsewhere.
+    let raw = |call: &Value| {
+        json!({"tools": tools, "turns": [
+            {"user": "Book OSL to CDG for 2 passengers.", "assistant_tool": call, "tool_result": {"booking": "B7"},
+             "assistant_answer": "Booked: B7."},
+            {"user": "Thanks, what is my booking number?", "assistant_answer": "It is B7."},
+            {"user": "Great."}]})
+    };
+    let structural: [(&str, &str, Plant); 7] = [
+        ("wrong_type", "turns[1].user", |r| r["turns"][1]["user"] = json!(42)),
+        ("wrong_type", "turns[1]", |r| r["turns"][1] = json!("not a turn")),
+        ("wrong_type", "turns[1].steps", |r| r["turns"][1]["steps"] = json!({"a": 1})),
+        ("missing_field", "turns[1].assistant_answer", |r| {
+            r["turns"][1] = json!({"user": "And back?", "assistant_tool": {"name": "book_flight",
+                "arguments": {"origin": "CDG", "destination": "OSL"}}, "tool_result": "B8"});
+            // Only the last turn with assistant output may end on a tool step.
+            r["turns"][2]["assistant_answer"] = json!("Have a good trip.");
+        }),
+        ("result_count_mismatch", "turns[1].tool_result", |r| {
+            r["turns"][1] = json!({"user": "Two more, CDG to OSL?", "assistant_tool": [
+                {"name": "book_flight", "arguments": {"origin": "CDG", "destination": "OSL"}},
+                {"name": "book_flight", "arguments": {"origin": "CDG", "destination": "OSL", "passengers": 1}}],
+                "tool_result": ["B8"], "assistant_answer": "B8."});
+        }),
+        ("empty_turn", "turns[1]", |r| r["turns"][1] = json!({"user": "Hm?", "assistant_think": "nothing to do"})),
+        ("wrong_type", "tools[1]", |r| r["tools"].as_array_mut().unwrap().push(json!("a tool"))),
+    ];
+    // Messages records: the planted call is messages[1].tool_calls[0].
+    let messages = |call: &Value| {
+        json!({"tools": tools, "messages": [
+            {"role": "user", "content": "Book OSL to CDG for 2 passengers."},
+            {"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": call}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "{\"booking\": \"B7\"}"},
+            {"role": "assistant", "content": "Booked: B7."},
+            {"role": "user", "content": "Thanks!"},
+            {"role": "assistant", "content": "You are welcome."}]})
+    };
+    let structural_messages: [(&str, &str, Plant); 3] = [
+        ("unknown_role", "messages[4].role", |r| r["messages"][4]["role"] = json!("customer")),
+        ("image_content", "messages[4].content[0]", |r| {
+            r["messages"][4]["content"] = json!([{"type": "image_url", "image_url": {"url": "x"}}])
+        }),
+        ("wrong_type", "messages[5]", |r| r["messages"][5] = json!(["not", "a", "message"])),
+    ];
+
+    let mut records = Vec::new();
+    let mut expected = Vec::new();
+    for (code, below, plant) in &defects {
+        let mut planted = call.clone();
+        plant(&mut planted);
+        for (s_code, s_path, breakage) in &structural {
+            let mut record = raw(&planted);
+            breakage(&mut record);
+            records.push(record);
+            expected.push([
+                (code.to_string(), format!("turns[0].assistant_tool{below}")),
+                (s_code.to_string(), s_path.to_string()),
+            ]);
+        }
+        for (s_code, s_path, breakage) in &structural_messages {
+            let mut record = messages(&planted);
+            breakage(&mut record);
+            records.push(record);
+            let path = format!("messages[1].tool_calls[0]{}", below.replace(".arguments", ".function.arguments"));
+            expected.push([(code.to_string(), path), (s_code.to_string(), s_path.to_string())]);
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("trajkit-validate-planted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("planted.jsonl");
+    std::fs::write(&input, records.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
+
+    // Every record is one convert rejects: the structural problem is real.
+    let out = trajkit(&["convert", input.to_str().unwrap(), "--emit", "messages"]);
+    let total = records.len();
+    assert!(stderr(&out).contains(&format!("converted 0, rejected {total}")), "{}", stderr(&out));
+
+    let (got, _) = findings(&[input.to_str().unwrap()], &[]);
+    let mut missed = Vec::new();
+    for (i, want) in expected.iter().enumerate() {
+        let line = i as u64 + 1;
+        let of_record: Vec<(String, String)> =
+            got.iter().filter(|f| f.0 == line).map(|f| (f.2.clone(), f.3.clone())).collect();
+        for w in want {
+            if !of_record.contains(w) {
+                missed.push(format!("line {line}: {w:?} not in {of_record:?}"));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "{} of {} expected findings missed:\n{}", missed.len(), 2 * total, missed.join("\n"));
+}

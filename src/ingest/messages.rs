@@ -11,6 +11,8 @@ use crate::conversation::{Conversation, Message, Role, ToolCall};
 
 const RECORD_KEYS: &[&str] = &["id", "messages", "tools", "functions"];
 
+/// Only a missing `messages` array stops the conversion; a message that cannot be read (not an object,
+/// no known role) is recorded in `cx` and skipped, and so is a content part or call that cannot be.
 pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
     let items = match record.get("messages") {
         Some(Value::Array(items)) => items,
@@ -18,10 +20,10 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         None => return Err(IngestError::new("missing_field", "messages", "missing")),
     };
     let mut conversation = Conversation {
-        id: opt_id(&record, "id", "")?.unwrap_or_default(),
+        id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(),
         // Legacy OpenAI rows list bare function schemas under `functions`.
-        tools: match tools_field(&record, "tools")? {
-            tools if tools.is_empty() => tools_field(&record, "functions")?,
+        tools: match tools_field(&record, "tools", cx) {
+            tools if tools.is_empty() => tools_field(&record, "functions", cx),
             tools => tools,
         }
         .into(),
@@ -30,61 +32,78 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     for (i, item) in items.iter().enumerate() {
         let path = format!("messages[{i}]");
         let Value::Object(item) = item else {
-            return Err(wrong_type(&path, "a message object", item));
+            cx.fail(wrong_type(&path, "a message object", item));
+            continue;
         };
-        conversation.messages.push(convert_message(item, &path, cx)?);
+        if let Some(message) = convert_message(item, &path, cx) {
+            conversation.messages.push(message);
+        }
     }
-    finish(&mut conversation, cx)?;
+    finish(&mut conversation, cx);
     conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
 
 /// Checks every message-shaped format shares: something to train on, tool results attributable.
-pub(super) fn finish(conversation: &mut Conversation, cx: &mut Context) -> IngestResult<()> {
-    if conversation.messages.is_empty() {
-        return Err(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
-    }
-    if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
-        return Err(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
+pub(super) fn finish(conversation: &mut Conversation, cx: &mut Context) {
+    if cx.clean() {
+        if conversation.messages.is_empty() {
+            cx.fail(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
+        } else if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
+            cx.fail(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
+        }
     }
     resolve_tool_names(conversation, cx);
-    Ok(())
 }
 
-fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> IngestResult<Message> {
+/// One message; `None` (with the problem recorded) when its role cannot be read, unless its shape
+/// says it: calls make it the assistant's, a `tool_call_id` a tool result, so the steps around it
+/// still pair.
+fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> Option<Message> {
     let role = match item.get("role") {
         Some(Value::String(r)) => match r.as_str() {
-            "system" | "developer" => Role::System,
-            "user" | "human" => Role::User,
-            "assistant" | "gpt" | "model" => Role::Assistant,
-            "tool" | "function" | "ipython" => Role::Tool,
-            other => {
-                return Err(IngestError::new(
-                    "unknown_role",
-                    join(path, "role"),
-                    format!("unknown role `{other}` (expected system, user, assistant or tool)"),
-                ))
-            }
+            "system" | "developer" => Ok(Role::System),
+            "user" | "human" => Ok(Role::User),
+            "assistant" | "gpt" | "model" => Ok(Role::Assistant),
+            "tool" | "function" | "ipython" => Ok(Role::Tool),
+            other => Err(IngestError::new(
+                "unknown_role",
+                join(path, "role"),
+                format!("unknown role `{other}` (expected system, user, assistant or tool)"),
+            )),
         },
-        Some(other) => return Err(wrong_type(&join(path, "role"), "a string", other)),
-        None => return Err(IngestError::new("missing_field", join(path, "role"), "missing")),
+        Some(other) => Err(wrong_type(&join(path, "role"), "a string", other)),
+        None => Err(IngestError::new("missing_field", join(path, "role"), "missing")),
     };
-    let parts = content_parts(item.get("content"), &join(path, "content"))?;
+    let role = match role {
+        Ok(role) => role,
+        Err(e) => {
+            cx.fail(e);
+            let present = |key: &str| item.get(key).is_some_and(|v| !v.is_null());
+            if present("tool_calls") || present("function_call") {
+                Role::Assistant
+            } else if present("tool_call_id") {
+                Role::Tool
+            } else {
+                return None;
+            }
+        }
+    };
+    let parts = content_parts(item.get("content"), &join(path, "content"), cx);
     let mut message = Message::new(role, parts.text).at(path);
-    message.train = message_train(item, path)?;
+    message.train = message_train(item, path, cx);
     if role == Role::Tool {
-        message.name = opt_str(item, "name", path)?;
-        message.tool_call_id = opt_id(item, "tool_call_id", path)?;
-        return Ok(message);
+        message.name = cx.ok(opt_str(item, "name", path)).flatten();
+        message.tool_call_id = cx.ok(opt_id(item, "tool_call_id", path)).flatten();
+        return Some(message);
     }
     if role != Role::Assistant {
-        return Ok(message);
+        return Some(message);
     }
-    message.reasoning = ["reasoning_content", "reasoning", "thinking"]
-        .iter()
-        .find_map(|k| opt_str(item, k, path).transpose())
-        .transpose()?
-        .or(parts.reasoning);
+    // The first of these keys that is present; one of the wrong type counts as present but empty.
+    let reasoning =
+        ["reasoning_content", "reasoning", "thinking"].iter().find_map(|k| opt_str(item, k, path).transpose());
+    message.reasoning = reasoning.and_then(|r| cx.ok(r)).or(parts.reasoning);
     message.split_inline_reasoning();
     message.tool_calls = parts.calls;
     match item.get("tool_calls") {
@@ -92,36 +111,35 @@ fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> I
         Some(Value::Array(calls)) => {
             for (j, call) in calls.iter().enumerate() {
                 let p = format!("{path}.tool_calls[{j}]");
-                let Value::Object(call) = call else {
-                    return Err(wrong_type(&p, "a tool call object", call));
-                };
-                message.tool_calls.push(parse_call(call, &p)?);
+                match call {
+                    Value::Object(call) => message.tool_calls.push(parse_call(call, &p, cx)),
+                    other => cx.fail(wrong_type(&p, "a tool call object", other)),
+                }
             }
         }
-        Some(other) => return Err(wrong_type(&join(path, "tool_calls"), "an array of tool calls", other)),
+        Some(other) => cx.fail(wrong_type(&join(path, "tool_calls"), "an array of tool calls", other)),
     }
     if let Some(call) = item.get("function_call").filter(|v| !v.is_null()) {
         let p = join(path, "function_call");
-        let Value::Object(call) = call else {
-            return Err(wrong_type(&p, "a function call object", call));
-        };
-        message.tool_calls.push(parse_call(call, &p)?);
+        match call {
+            Value::Object(call) => message.tool_calls.push(parse_call(call, &p, cx)),
+            other => cx.fail(wrong_type(&p, "a function call object", other)),
+        }
     }
-    let _ = cx;
-    Ok(message)
+    Some(message)
 }
 
 /// `"train": false`, `"weight": 0` and functionary's `"metadata": {"masked": true}` all mean
 /// "keep in context, no loss".
-fn message_train(item: &Map<String, Value>, path: &str) -> IngestResult<bool> {
-    if let Some(train) = opt_bool(item, "train", path)? {
-        return Ok(train);
+fn message_train(item: &Map<String, Value>, path: &str, cx: &mut Context) -> bool {
+    if let Some(train) = cx.ok(opt_bool(item, "train", path)).flatten() {
+        return train;
     }
     if let Some(w) = item.get("weight").and_then(Value::as_f64) {
-        return Ok(w != 0.0);
+        return w != 0.0;
     }
     let masked = item.get("metadata").and_then(|m| m.get("masked")).and_then(Value::as_bool);
-    Ok(masked != Some(true))
+    masked != Some(true)
 }
 
 /// What a message's `content` holds once typed parts are taken apart.
@@ -133,17 +151,21 @@ pub(super) struct Parts {
 }
 
 /// Content is a string, null, or a list of typed parts (`text`, `reasoning`, `tool_call`); image,
-/// audio and video parts are refused: the built-in templates are text-only.
-pub(super) fn content_parts(content: Option<&Value>, path: &str) -> IngestResult<Parts> {
+/// audio and video parts are refused: the built-in templates are text-only. A part that cannot be
+/// read is recorded and skipped.
+pub(super) fn content_parts(content: Option<&Value>, path: &str, cx: &mut Context) -> Parts {
     let mut parts = Parts::default();
     let items = match content {
-        None | Some(Value::Null) => return Ok(parts),
+        None | Some(Value::Null) => return parts,
         Some(Value::String(s)) => {
             parts.text = s.clone();
-            return Ok(parts);
+            return parts;
         }
         Some(Value::Array(items)) => items,
-        Some(other) => return Err(wrong_type(path, "a string or a list of content parts", other)),
+        Some(other) => {
+            cx.fail(wrong_type(path, "a string or a list of content parts", other));
+            return parts;
+        }
     };
     for (k, item) in items.iter().enumerate() {
         let p = format!("{path}[{k}]");
@@ -153,36 +175,37 @@ pub(super) fn content_parts(content: Option<&Value>, path: &str) -> IngestResult
                 continue;
             }
             Value::Object(part) => part,
-            other => return Err(wrong_type(&p, "a content part object", other)),
+            other => {
+                cx.fail(wrong_type(&p, "a content part object", other));
+                continue;
+            }
         };
         let kind = part.get("type").and_then(Value::as_str).unwrap_or("text");
         let body = ["text", "value", "content"].iter().find_map(|k| part.get(*k).and_then(Value::as_str));
         match (kind, body) {
             ("text", Some(text)) => parts.text.push_str(text),
             ("reasoning" | "thinking", Some(text)) => parts.reasoning.get_or_insert_with(String::new).push_str(text),
-            ("tool_call", Some(text)) => {
-                let call: Value = serde_json::from_str(text).map_err(|e| {
-                    IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}"))
-                })?;
-                let Value::Object(call) = call else {
-                    return Err(IngestError::new("wrong_type", &p, "tool_call part is not a JSON object"));
-                };
-                parts.calls.push(parse_call(&call, &p)?);
-            }
+            ("tool_call", Some(text)) => match serde_json::from_str::<Value>(text) {
+                Ok(Value::Object(call)) => parts.calls.push(parse_call(&call, &p, cx)),
+                Ok(_) => cx.fail(IngestError::new("wrong_type", &p, "tool_call part is not a JSON object")),
+                Err(e) => {
+                    cx.fail(IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}")))
+                }
+            },
             ("image" | "image_url" | "input_image" | "audio" | "input_audio" | "video" | "video_url", _) => {
-                return Err(IngestError::new(
+                cx.fail(IngestError::new(
                     "image_content",
                     &p,
                     format!("`{kind}` content: the built-in templates are text-only"),
                 ))
             }
-            (_, None) => return Err(IngestError::new("wrong_type", &p, format!("`{kind}` part without text"))),
+            (_, None) => cx.fail(IngestError::new("wrong_type", &p, format!("`{kind}` part without text"))),
             (other, Some(_)) => {
-                return Err(IngestError::new("wrong_type", &p, format!("unsupported content part type `{other}`")))
+                cx.fail(IngestError::new("wrong_type", &p, format!("unsupported content part type `{other}`")))
             }
         }
     }
-    Ok(parts)
+    parts
 }
 
 #[cfg(test)]
@@ -242,6 +265,48 @@ mod tests {
             {"role": "assistant", "content": "a"}]}))
         .unwrap_err();
         assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[0]"));
+    }
+
+    #[test]
+    fn recovery_skips_what_cannot_be_read_and_keeps_the_rest() {
+        let row = json!({"messages": [
+            {"role": "user", "content": [{"type": "text", "text": "q"}, {"type": "image_url"}, 5]},
+            {"role": 7, "tool_calls": [{"id": "c1", "function": {"arguments": "{}"}}, "bad", {"id": "c2", "function": 3}]},
+            {"tool_call_id": "c1", "content": "r1"},
+            {"role": "narrator", "content": "x"},
+            {"role": "tool", "tool_call_id": "c2", "content": "r2", "train": "yes"},
+            {"role": "assistant", "content": {"text": "a"}},
+            {"role": "assistant", "content": "done"}]});
+        let got = crate::ingest::ingest_value_recovering(row.clone(), "x", &IngestOptions::default()).unwrap();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(
+            errors,
+            [
+                ("image_content", "messages[0].content[1]"),
+                ("wrong_type", "messages[0].content[2]"),
+                ("wrong_type", "messages[1].role"),
+                ("missing_field", "messages[1].tool_calls[0].function.name"),
+                ("wrong_type", "messages[1].tool_calls[1]"),
+                ("wrong_type", "messages[1].tool_calls[2].function"),
+                ("missing_field", "messages[2].role"),
+                ("unknown_role", "messages[3].role"),
+                ("wrong_type", "messages[4].train"),
+                ("wrong_type", "messages[5].content"),
+            ]
+        );
+        // The messages whose role is missing are read by their shape (calls, a tool_call_id); the
+        // unknown role with neither is skipped.
+        let c = &got.ingested.conversation;
+        let roles: Vec<Role> = c.messages.iter().map(|m| m.role).collect();
+        use Role::*;
+        assert_eq!(roles, [User, Assistant, Tool, Tool, Assistant, Assistant]);
+        assert_eq!(c.messages[0].content, "q");
+        assert_eq!(
+            c.messages[1].tool_calls.iter().map(|t| t.id.as_deref()).collect::<Vec<_>>(),
+            [Some("c1"), Some("c2")]
+        );
+        let err = convert(row).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[1]"));
     }
 
     #[test]

@@ -4,6 +4,11 @@
 //! TRL/OpenAI, `conversations` → ShareGPT), or forced with `--input-format`. Anything that cannot
 //! become a training conversation is an [`IngestError`] naming the JSON path; things that convert but
 //! look wrong (a call to a tool that is not offered, arguments that are not JSON) are warnings.
+//!
+//! The converters do not stop at the first structural problem: they record it, step over the broken
+//! piece and read on, so that `validate` can report every problem of a record and still check what
+//! was read ([`ingest_value_recovering`]). Convert rejects a record with the first problem met, which
+//! is the one a converter that stopped there would have reported.
 
 mod messages;
 mod raw;
@@ -121,8 +126,33 @@ pub fn ingest(text: &str, fallback_id: &str, options: &IngestOptions) -> IngestR
     ingest_value(value, fallback_id, options)
 }
 
-/// Convert an already parsed record.
+/// Convert an already parsed record. A record with any structural problem is refused with the first.
 pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
+    let source = options.check.as_ref().map(|_| value.clone());
+    let Recovered { mut ingested, errors } = ingest_value_recovering(value, fallback_id, options)?;
+    if let Some(first) = errors.into_iter().next() {
+        return Err(IngestError(first));
+    }
+    if let (Some(check), Some(source)) = (&options.check, &source) {
+        (check.0)(source, &mut ingested).map_err(IngestError)?;
+    }
+    Ok(ingested)
+}
+
+/// What could be read of a record with structural problems: the conversation with the broken pieces
+/// stepped over, and every problem in the order met.
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    pub ingested: Ingested,
+    /// Structural problems (empty when the record converts); the first is convert's rejection.
+    pub errors: Vec<Problem>,
+}
+
+/// Convert an already parsed record, reading on past structural problems (for `validate`). Only a
+/// record that is not an object or has no known format is an error; one without a list of turns or
+/// messages comes back empty with that problem (after any met before it). `options.check` is not
+/// run: it is for records that convert.
+pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Recovered> {
     let Value::Object(record) = value else {
         return Err(IngestError::new(
             "not_an_object",
@@ -140,13 +170,18 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
             ))
         }
     };
-    let source = options.check.as_ref().map(|_| Value::Object(record.clone()));
-    let mut cx = Context { warnings: Vec::new() };
-    let mut conversation = match format {
-        InputFormat::Raw => raw::convert(record, &mut cx)?,
-        InputFormat::Messages => messages::convert(record, &mut cx)?,
-        InputFormat::ShareGpt => sharegpt::convert(record, &mut cx)?,
+    let mut cx = Context { warnings: Vec::new(), errors: Vec::new() };
+    let converted = match format {
+        InputFormat::Raw => raw::convert(record, &mut cx),
+        InputFormat::Messages => messages::convert(record, &mut cx),
+        InputFormat::ShareGpt => sharegpt::convert(record, &mut cx),
     };
+    // No list of turns or messages: nothing more can be read, but problems met before it (an `id`
+    // of the wrong type) come first, as they did when ingest stopped at the first problem.
+    let mut conversation = converted.unwrap_or_else(|e| {
+        cx.fail(e);
+        Conversation::default()
+    });
     if conversation.id.is_empty() {
         conversation.id = fallback_id.to_string();
     }
@@ -157,11 +192,7 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
     }
     trailing_user_messages(&mut conversation, options.drop_trailing_user, &mut cx);
     check_calls(&conversation, &mut cx);
-    let mut ingested = Ingested { conversation, warnings: cx.warnings };
-    if let (Some(check), Some(source)) = (&options.check, &source) {
-        (check.0)(source, &mut ingested).map_err(IngestError)?;
-    }
-    Ok(ingested)
+    Ok(Recovered { ingested: Ingested { conversation, warnings: cx.warnings }, errors: cx.errors })
 }
 
 /// Real logs often end on a user message nobody answered ("Thank you so much!"). Kept, the row is
@@ -226,14 +257,31 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
     }
 }
 
-/// Per-record state while converting: the warnings collected so far.
+/// Per-record state while converting: the warnings and structural problems collected so far.
 pub(crate) struct Context {
     warnings: Vec<Problem>,
+    errors: Vec<Problem>,
 }
 
 impl Context {
     pub(crate) fn warn(&mut self, code: &'static str, path: impl Into<String>, message: impl Into<String>) {
         self.warnings.push(Problem::new(code, path, message));
+    }
+
+    /// Record a structural problem; the converter then steps over the broken piece and reads on.
+    pub(crate) fn fail(&mut self, error: IngestError) {
+        self.errors.push(error.0);
+    }
+
+    /// The value, or `None` with the problem recorded.
+    pub(crate) fn ok<T>(&mut self, result: IngestResult<T>) -> Option<T> {
+        result.map_err(|e| self.fail(e)).ok()
+    }
+
+    /// No structural problem so far: record-level verdicts ("nothing to train on") are only given
+    /// then, since after a skipped piece they would mostly repeat it.
+    pub(crate) fn clean(&self) -> bool {
+        self.errors.is_empty()
     }
 }
 
@@ -271,6 +319,19 @@ pub(crate) fn opt_id(map: &Map<String, Value>, key: &str, path: &str) -> IngestR
     }
 }
 
+/// A text field that recovery keeps even when it has the wrong type: the problem is recorded and the
+/// value's JSON text stands in, so the message (and what the checks read in it) is not lost.
+pub(crate) fn opt_text(map: &Map<String, Value>, key: &str, path: &str, cx: &mut Context) -> Option<String> {
+    match map.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            cx.fail(wrong_type(&join(path, key), "a string", other));
+            Some(other.to_string())
+        }
+    }
+}
+
 pub(crate) fn opt_bool(map: &Map<String, Value>, key: &str, path: &str) -> IngestResult<Option<bool>> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -288,63 +349,86 @@ pub(crate) fn join(path: &str, key: &str) -> String {
 }
 
 /// The record's tools: an array of schemas, or (as ShareGPT and some exports store it) a JSON string
-/// holding that array. Bare schemas are wrapped into the OpenAI shape.
-pub(crate) fn tools_field(map: &Map<String, Value>, key: &str) -> IngestResult<Vec<Value>> {
+/// holding that array. Bare schemas are wrapped into the OpenAI shape. An item that is not an object
+/// is recorded and kept as it is, so the list stays aligned with the record for validation's paths.
+pub(crate) fn tools_field(map: &Map<String, Value>, key: &str, cx: &mut Context) -> Vec<Value> {
     let value = match map.get(key) {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::String(s)) if s.trim().is_empty() => return Ok(Vec::new()),
-        Some(Value::String(s)) => serde_json::from_str::<Value>(s)
-            .map_err(|e| IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}")))?,
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::String(s)) if s.trim().is_empty() => return Vec::new(),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(v) => v,
+            Err(e) => {
+                cx.fail(IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}")));
+                return Vec::new();
+            }
+        },
         Some(v) => v.clone(),
     };
     let Value::Array(items) = value else {
-        return Err(wrong_type(key, "an array of tool schemas", &value));
+        cx.fail(wrong_type(key, "an array of tool schemas", &value));
+        return Vec::new();
     };
     items
         .into_iter()
         .enumerate()
         .map(|(i, tool)| {
             if !tool.is_object() {
-                return Err(wrong_type(&format!("{key}[{i}]"), "a tool schema object", &tool));
+                cx.fail(wrong_type(&format!("{key}[{i}]"), "a tool schema object", &tool));
+                return tool;
             }
-            Ok(normalize_tool(tool))
+            normalize_tool(tool)
         })
         .collect()
 }
 
-/// Tool-call arguments: an object (or other JSON value) is kept as JSON, a string verbatim;
-/// absent or null means no arguments.
-pub(crate) fn arguments_field(map: &Map<String, Value>, path: &str) -> IngestResult<Arguments> {
+/// Tool-call arguments: an object is kept as JSON, a string verbatim; absent or null means no
+/// arguments. Any other value is recorded and kept as JSON (validation reads it, convert refuses it).
+pub(crate) fn arguments_field(map: &Map<String, Value>, path: &str, cx: &mut Context) -> Arguments {
     match map.get("arguments") {
-        None | Some(Value::Null) => Ok(Arguments::Json(Value::Object(Map::new()))),
-        Some(Value::String(s)) => Ok(Arguments::Text(s.clone())),
-        Some(v @ Value::Object(_)) => Ok(Arguments::Json(v.clone())),
-        Some(other) => Err(wrong_type(&join(path, "arguments"), "an object or a JSON string", other)),
+        None | Some(Value::Null) => Arguments::Json(Value::Object(Map::new())),
+        Some(Value::String(s)) => Arguments::Text(s.clone()),
+        Some(v @ Value::Object(_)) => Arguments::Json(v.clone()),
+        Some(other) => {
+            cx.fail(wrong_type(&join(path, "arguments"), "an object or a JSON string", other));
+            Arguments::Json(other.clone())
+        }
     }
 }
 
 /// One tool call: `{"name", "arguments", "id"?}`, or the OpenAI shape with the name and arguments
-/// inside `function`.
-pub(crate) fn parse_call(call: &Map<String, Value>, path: &str) -> IngestResult<ToolCall> {
-    let (inner, inner_path) = match call.get("function") {
-        Some(Value::Object(f)) => (f, join(path, "function")),
-        Some(other) => return Err(wrong_type(&join(path, "function"), "an object", other)),
-        None => (call, path.to_string()),
-    };
-    let name = match inner.get("name") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) => {
-            return Err(IngestError::new("wrong_type", join(&inner_path, "name"), "empty tool name"))
+/// inside `function`. A call whose name is broken is recorded and kept with an empty name, so its
+/// result still pairs with it and its arguments are still checked.
+pub(crate) fn parse_call(call: &Map<String, Value>, path: &str, cx: &mut Context) -> ToolCall {
+    let inner = match call.get("function") {
+        Some(Value::Object(f)) => Some((f, join(path, "function"))),
+        Some(other) => {
+            cx.fail(wrong_type(&join(path, "function"), "an object", other));
+            None
         }
-        Some(other) => return Err(wrong_type(&join(&inner_path, "name"), "a string", other)),
-        None => return Err(IngestError::new("missing_field", join(&inner_path, "name"), "missing")),
+        None => Some((call, path.to_string())),
     };
-    Ok(ToolCall {
-        id: opt_id(call, "id", path)?,
-        name,
-        arguments: arguments_field(inner, &inner_path)?,
-        origin: path.to_string(),
-    })
+    let name = match &inner {
+        Some((inner, inner_path)) => call_name(inner, inner_path, cx),
+        None => String::new(),
+    };
+    let id = cx.ok(opt_id(call, "id", path)).flatten();
+    let arguments = match &inner {
+        Some((inner, inner_path)) => arguments_field(inner, inner_path, cx),
+        None => Arguments::Json(Value::Object(Map::new())),
+    };
+    ToolCall { id, name, arguments, origin: path.to_string() }
+}
+
+/// A call's tool name; empty, with the problem recorded, when it is missing or not a non-empty string.
+fn call_name(inner: &Map<String, Value>, inner_path: &str, cx: &mut Context) -> String {
+    let path = join(inner_path, "name");
+    match inner.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => return s.clone(),
+        Some(Value::String(_)) => cx.fail(IngestError::new("wrong_type", path, "empty tool name")),
+        Some(other) => cx.fail(wrong_type(&path, "a string", other)),
+        None => cx.fail(IngestError::new("missing_field", path, "missing")),
+    }
+    String::new()
 }
 
 /// A tool result as tool-message text: strings as they are, anything else as compact JSON.

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    join, opt_bool, opt_id, opt_str, parse_call, result_text, tools_field, type_name, wrong_type, Context, IngestError,
-    IngestResult,
+    join, opt_bool, opt_id, opt_text, parse_call, result_text, tools_field, type_name, wrong_type, Context,
+    IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role};
 
@@ -14,13 +14,17 @@ const TURN_KEYS: &[&str] =
     &["user", "assistant_think", "assistant_tool", "tool_result", "assistant_answer", "steps", "train"];
 const STEP_KEYS: &[&str] = &["assistant_think", "assistant_tool", "tool_result", "train"];
 
+/// Only a missing or empty `turns` stops the conversion; every other problem is recorded in `cx` and
+/// the broken piece stepped over (a turn or step that is not an object, a call that cannot be read),
+/// or kept as well as it can be (text of the wrong type as its JSON text, results paired as far as
+/// they go).
 pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
     let mut conversation = Conversation {
-        id: opt_id(&record, "id", "")?.unwrap_or_default(),
-        tools: tools_field(&record, "tools")?.into(),
+        id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(),
+        tools: tools_field(&record, "tools", cx).into(),
         ..Default::default()
     };
-    if let Some(system) = opt_str(&record, "system", "")? {
+    if let Some(system) = opt_text(&record, "system", "", cx) {
         conversation.messages.push(Message::new(Role::System, system).at("system"));
     }
     let turns = match record.get("turns") {
@@ -38,9 +42,11 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     for (t, turn) in turns.iter().enumerate() {
         let path = format!("turns[{t}]");
         let Value::Object(turn) = turn else {
-            return Err(wrong_type(&path, "a turn object", turn));
+            cx.fail(wrong_type(&path, "a turn object", turn));
+            turn_meta.push(Value::Object(Map::new()));
+            continue;
         };
-        convert_turn(turn, &path, t == last_acting, &mut conversation.messages, cx)?;
+        convert_turn(turn, &path, t == last_acting, &mut conversation.messages, cx);
         let extra: Map<String, Value> = turn
             .iter()
             .filter(|(k, _)| !TURN_KEYS.contains(&k.as_str()))
@@ -48,8 +54,8 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             .collect();
         turn_meta.push(Value::Object(extra));
     }
-    if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
-        return Err(IngestError::new("empty_turns", "turns", "no assistant output in any turn: nothing to train on"));
+    if cx.clean() && !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
+        cx.fail(IngestError::new("empty_turns", "turns", "no assistant output in any turn: nothing to train on"));
     }
     conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     if turn_meta.iter().any(|m| m.as_object().is_some_and(|m| !m.is_empty())) {
@@ -68,37 +74,38 @@ fn has_assistant_behaviour(turn: &Value) -> bool {
         || turn.get("steps").is_some_and(|s| !s.is_null() && s.as_array().is_none_or(|s| !s.is_empty()))
 }
 
-fn convert_turn(
-    turn: &Map<String, Value>,
-    path: &str,
-    is_last: bool,
-    out: &mut Vec<Message>,
-    cx: &mut Context,
-) -> IngestResult<()> {
-    let user = match turn.get("user") {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(wrong_type(&join(path, "user"), "a string", other)),
-        None => return Err(IngestError::new("missing_field", join(path, "user"), "missing")),
-    };
-    out.push(Message::new(Role::User, user).at(join(path, "user")));
-    let mut think = opt_str(turn, "assistant_think", path)?;
-    let answer = opt_str(turn, "assistant_answer", path)?;
-    let train = opt_bool(turn, "train", path)?.unwrap_or(true);
+fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut Vec<Message>, cx: &mut Context) {
+    let user_path = join(path, "user");
+    match turn.get("user") {
+        Some(Value::String(s)) => out.push(Message::new(Role::User, s.clone()).at(user_path)),
+        Some(other) => {
+            cx.fail(wrong_type(&user_path, "a string", other));
+            out.push(Message::new(Role::User, other.to_string()).at(user_path));
+        }
+        None => cx.fail(IngestError::new("missing_field", user_path, "missing")),
+    }
+    let mut think = opt_text(turn, "assistant_think", path, cx);
+    let answer = opt_text(turn, "assistant_answer", path, cx);
+    let train = cx.ok(opt_bool(turn, "train", path)).flatten().unwrap_or(true);
     let has_tool = turn.contains_key("assistant_tool");
     let steps = match turn.get("steps") {
         None | Some(Value::Null) => None,
         Some(Value::Array(steps)) => Some(steps),
-        Some(other) => return Err(wrong_type(&join(path, "steps"), "an array of steps", other)),
+        Some(other) => {
+            cx.fail(wrong_type(&join(path, "steps"), "an array of steps", other));
+            None
+        }
     };
     if has_tool && steps.is_some() {
-        return Err(IngestError::new(
+        // Both are read, the turn's own call first.
+        cx.fail(IngestError::new(
             "steps_and_tool",
             path,
             "a turn uses either `assistant_tool`/`tool_result` or `steps`, not both",
         ));
     }
     if !has_tool && turn.contains_key("tool_result") {
-        return Err(IngestError::new(
+        cx.fail(IngestError::new(
             "result_count_mismatch",
             join(path, "tool_result"),
             "a tool result without an `assistant_tool` call",
@@ -106,33 +113,35 @@ fn convert_turn(
     }
     let mut acted = false;
     if has_tool {
-        let step_train = train;
-        convert_step(turn, path, think.take(), step_train, is_last && answer.is_none(), out, cx)?;
+        let ends_record = is_last && answer.is_none() && steps.is_none();
+        convert_step(turn, path, think.take(), train, ends_record, out, cx);
         acted = true;
     }
     if let Some(steps) = steps {
         for (s, step) in steps.iter().enumerate() {
             let step_path = format!("{path}.steps[{s}]");
             let Value::Object(step) = step else {
-                return Err(wrong_type(&step_path, "a step object", step));
+                cx.fail(wrong_type(&step_path, "a step object", step));
+                continue;
             };
             if let Some(unknown) = step.keys().find(|k| !STEP_KEYS.contains(&k.as_str())) {
                 cx.warn("unknown_field", join(&step_path, unknown), "unknown step field (ignored)");
             }
-            let own_think = opt_str(step, "assistant_think", &step_path)?;
+            let own_think = opt_text(step, "assistant_think", &step_path, cx);
             let step_think = match (s, own_think, think.take()) {
-                (0, Some(_), Some(_)) => {
-                    return Err(IngestError::new(
+                (0, Some(own), Some(_)) => {
+                    cx.fail(IngestError::new(
                         "wrong_type",
                         join(&step_path, "assistant_think"),
                         "reasoning given both on the turn and on its first step",
-                    ))
+                    ));
+                    Some(own)
                 }
                 (_, own, turn_level) => own.or(turn_level),
             };
-            let step_train = opt_bool(step, "train", &step_path)?.unwrap_or(true);
+            let step_train = cx.ok(opt_bool(step, "train", &step_path)).flatten().unwrap_or(true);
             let ends_record = is_last && answer.is_none() && s + 1 == steps.len();
-            convert_step(step, &step_path, step_think, step_train, ends_record, out, cx)?;
+            convert_step(step, &step_path, step_think, step_train, ends_record, out, cx);
             acted = true;
         }
     }
@@ -146,18 +155,17 @@ fn convert_turn(
         None if acted && is_last => {
             cx.warn("unfinished", path, "the record ends on a tool step with no `assistant_answer`");
         }
-        None if acted => {
-            return Err(IngestError::new(
-                "missing_field",
-                join(path, "assistant_answer"),
-                "missing: only the last turn may end on a tool step",
-            ))
-        }
+        None if acted => cx.fail(IngestError::new(
+            "missing_field",
+            join(path, "assistant_answer"),
+            "missing: only the last turn may end on a tool step",
+        )),
         // A user-only turn: another user message, answered together with the next one, or a trailing
         // message nobody answered (ingest warns about those).
         None if think.is_none() => {}
         None => {
-            return Err(IngestError::new(
+            think = None;
+            cx.fail(IngestError::new(
                 "empty_turn",
                 path,
                 "reasoning with no assistant move after it (no `assistant_tool`, `steps` or `assistant_answer`)",
@@ -172,10 +180,11 @@ fn convert_turn(
             format!("reasoning not attached to any message: {think:.40}"),
         );
     }
-    Ok(())
 }
 
-/// One call step: the assistant message with its calls, then one tool message per call.
+/// One call step: the assistant message with its calls, then one tool message per call. A call that
+/// is not an object is skipped with its result; when calls and results do not pair, the pairs that
+/// line up are kept.
 fn convert_step(
     step: &Map<String, Value>,
     path: &str,
@@ -184,10 +193,10 @@ fn convert_step(
     may_lack_result: bool,
     out: &mut Vec<Message>,
     cx: &mut Context,
-) -> IngestResult<()> {
+) {
     let tool_path = join(path, "assistant_tool");
     let (calls, parallel) = match step.get("assistant_tool") {
-        Some(Value::Object(call)) => (vec![parse_call(call, &tool_path)?], false),
+        Some(Value::Object(call)) => (vec![Some(parse_call(call, &tool_path, cx))], false),
         Some(Value::Array(calls)) if !calls.is_empty() => {
             let calls = calls
                 .iter()
@@ -195,48 +204,59 @@ fn convert_step(
                 .map(|(i, c)| {
                     let p = format!("{tool_path}[{i}]");
                     match c {
-                        Value::Object(c) => parse_call(c, &p),
-                        other => Err(wrong_type(&p, "a call object", other)),
+                        Value::Object(c) => Some(parse_call(c, &p, cx)),
+                        other => {
+                            cx.fail(wrong_type(&p, "a call object", other));
+                            None
+                        }
                     }
                 })
-                .collect::<IngestResult<Vec<_>>>()?;
+                .collect::<Vec<_>>();
             (calls, true)
         }
-        Some(Value::Array(_)) => return Err(IngestError::new("empty_turn", tool_path, "empty list of calls")),
-        Some(other) => return Err(wrong_type(&tool_path, "a call object or a list of calls", other)),
-        None => return Err(IngestError::new("missing_field", tool_path, "missing")),
+        Some(Value::Array(_)) => return cx.fail(IngestError::new("empty_turn", tool_path, "empty list of calls")),
+        Some(other) => return cx.fail(wrong_type(&tool_path, "a call object or a list of calls", other)),
+        None => return cx.fail(IngestError::new("missing_field", tool_path, "missing")),
     };
     let result_path = join(path, "tool_result");
     let results: Vec<&Value> = match (step.get("tool_result"), parallel) {
         (None, _) if may_lack_result => Vec::new(),
         (None, _) => {
-            return Err(IngestError::new(
+            cx.fail(IngestError::new(
                 "result_count_mismatch",
-                result_path,
+                &result_path,
                 format!("missing: {} call(s) need results", calls.len()),
-            ))
+            ));
+            Vec::new()
         }
         (Some(result), false) => vec![result],
         (Some(Value::Array(results)), true) => results.iter().collect(),
         (Some(other), true) => {
-            return Err(IngestError::new(
+            cx.fail(IngestError::new(
                 "result_count_mismatch",
-                result_path,
+                &result_path,
                 format!(
                     "{} parallel calls need a list of {} results, found {}",
                     calls.len(),
                     calls.len(),
                     type_name(other)
                 ),
-            ))
+            ));
+            Vec::new()
         }
     };
     if !results.is_empty() && results.len() != calls.len() {
-        return Err(IngestError::new(
+        cx.fail(IngestError::new(
             "result_count_mismatch",
-            result_path,
+            &result_path,
             format!("{} call(s) but {} result(s): calls and results cannot be paired", calls.len(), results.len()),
         ));
+    }
+    let paired: Vec<(usize, &Value)> =
+        results.into_iter().enumerate().filter(|(i, _)| calls.get(*i).is_some_and(Option::is_some)).collect();
+    let calls: Vec<_> = calls.into_iter().flatten().collect();
+    if calls.is_empty() {
+        return;
     }
     let mut assistant = Message::new(Role::Assistant, "").at(tool_path.clone());
     assistant.reasoning = think;
@@ -245,15 +265,13 @@ fn convert_step(
     let ids: Vec<Option<String>> = calls.iter().map(|c| c.id.clone()).collect();
     assistant.tool_calls = calls;
     out.push(assistant);
-    for (i, result) in results.into_iter().enumerate() {
+    for (k, (i, result)) in paired.into_iter().enumerate() {
         let origin = if parallel { format!("{result_path}[{i}]") } else { result_path.clone() };
         let mut tool = Message::new(Role::Tool, result_text(result)).at(origin);
-        tool.name = Some(names[i].clone());
-        tool.tool_call_id = ids[i].clone();
+        tool.name = Some(names[k].clone());
+        tool.tool_call_id = ids[k].clone();
         out.push(tool);
     }
-    let _ = cx;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -375,6 +393,80 @@ mod tests {
         assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turns", "turns"));
         let err = convert(json!({"turns": [{"user": "a", "assistant_think": "t"}]})).unwrap_err();
         assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turn", "turns[0]"));
+    }
+
+    /// (code, path) of each structural problem, and the roles of what was read, reading on past them.
+    fn recover(v: serde_json::Value) -> (Vec<(&'static str, String)>, Vec<Role>) {
+        let got = crate::ingest::ingest_value_recovering(v, "x", &IngestOptions::default()).unwrap();
+        let errors = got.errors.into_iter().map(|e| (e.code, e.path)).collect();
+        (errors, got.ingested.conversation.messages.iter().map(|m| m.role).collect())
+    }
+
+    #[test]
+    fn recovery_reads_on_past_every_structural_problem() {
+        let record = json!({"tools": [{"name": "f", "parameters": {}}, "not a tool"], "turns": [
+            {"user": 42, "assistant_tool": {"name": "f", "arguments": {"a": 1}}},
+            "not a turn",
+            {"user": "b", "steps": [7, {"assistant_tool": [{"name": "f"}, {"arguments": {}}], "tool_result": ["r1"]}],
+             "assistant_answer": "done"},
+            {"user": "c", "assistant_think": "t"},
+            {"user": "d", "assistant_tool": {"name": "f", "arguments": 3}, "tool_result": "r", "assistant_answer": "e"}]});
+        let (errors, roles) = recover(record.clone());
+        let want = [
+            ("wrong_type", "tools[1]"),
+            ("wrong_type", "turns[0].user"),
+            ("result_count_mismatch", "turns[0].tool_result"),
+            ("missing_field", "turns[0].assistant_answer"),
+            ("wrong_type", "turns[1]"),
+            ("wrong_type", "turns[2].steps[0]"),
+            ("missing_field", "turns[2].steps[1].assistant_tool[1].name"),
+            ("result_count_mismatch", "turns[2].steps[1].tool_result"),
+            ("empty_turn", "turns[3]"),
+            ("wrong_type", "turns[4].assistant_tool.arguments"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        assert_eq!(errors, want);
+        use Role::*;
+        // The user of the wrong type is kept as its JSON text, the unpaired call of turns[2] without a
+        // result, the reasoning with no move after it dropped.
+        assert_eq!(roles, [User, Assistant, User, Assistant, Tool, Assistant, User, User, Assistant, Tool, Assistant]);
+        // Convert sees the first problem only, as when ingest stopped there.
+        let err = convert(record).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("wrong_type", "tools[1]"));
+    }
+
+    #[test]
+    fn recovery_keeps_what_pairs_and_calls_whose_name_is_broken() {
+        let (errors, roles) = recover(json!({"turns": [{"user": "x",
+            "assistant_tool": [{"name": 5, "arguments": {"q": 1}}, "oops", {"name": "g"}],
+            "tool_result": ["r1", "r2", "r3", "r4"], "assistant_answer": "a"}]}));
+        assert_eq!(
+            errors.iter().map(|e| e.1.as_str()).collect::<Vec<_>>(),
+            ["turns[0].assistant_tool[0].name", "turns[0].assistant_tool[1]", "turns[0].tool_result"]
+        );
+        // Calls 0 and 2 are kept with their own results; the result of the call that is not an object
+        // and the one beyond the calls are not.
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Tool, Role::Assistant]);
+        let got = crate::ingest::ingest_value_recovering(
+            json!({"turns": [{"user": "x", "assistant_tool": [{"name": 5}, "oops", {"name": "g"}],
+                "tool_result": ["r1", "r2", "r3"], "assistant_answer": "a"}]}),
+            "x",
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        let messages = &got.ingested.conversation.messages;
+        assert_eq!(messages[1].tool_calls.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["", "g"]);
+        assert_eq!((messages[2].content.as_str(), messages[3].content.as_str()), ("r1", "r3"));
+        assert_eq!(messages[3].origin, "turns[0].tool_result[2]");
+    }
+
+    #[test]
+    fn no_turns_after_an_earlier_problem_reports_both_and_convert_the_first() {
+        let (errors, roles) = recover(json!({"id": {"no": 1}, "turns": "none"}));
+        assert_eq!(errors, [("wrong_type", "id".to_string()), ("wrong_type", "turns".to_string())]);
+        assert!(roles.is_empty());
+        let err = convert(json!({"id": {"no": 1}, "turns": "none"})).unwrap_err();
+        assert_eq!(err.0.path, "id");
     }
 
     #[test]

@@ -8,12 +8,14 @@ use serde_json::{Map, Value};
 
 use super::messages::finish;
 use super::{
-    join, opt_id, opt_str, parse_call, result_text, tools_field, wrong_type, Context, IngestError, IngestResult,
+    join, opt_id, opt_text, parse_call, result_text, tools_field, wrong_type, Context, IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role};
 
 const RECORD_KEYS: &[&str] = &["id", "conversations", "tools", "system"];
 
+/// Only a missing `conversations` array stops the conversion; an entry that cannot be read is
+/// recorded in `cx` and skipped (a value of the wrong type is kept as its JSON text).
 pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestResult<Conversation> {
     let items = match record.get("conversations") {
         Some(Value::Array(items)) => items,
@@ -21,27 +23,40 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         None => return Err(IngestError::new("missing_field", "conversations", "missing")),
     };
     let mut conversation = Conversation {
-        id: opt_id(&record, "id", "")?.unwrap_or_default(),
-        tools: tools_field(&record, "tools")?.into(),
+        id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(),
+        tools: tools_field(&record, "tools", cx).into(),
         ..Default::default()
     };
-    if let Some(system) = opt_str(&record, "system", "")?.filter(|s| !s.is_empty()) {
+    if let Some(system) = opt_text(&record, "system", "", cx).filter(|s| !s.is_empty()) {
         conversation.messages.push(Message::new(Role::System, system).at("system"));
     }
     for (i, item) in items.iter().enumerate() {
         let path = format!("conversations[{i}]");
         let Value::Object(item) = item else {
-            return Err(wrong_type(&path, "a turn object", item));
+            cx.fail(wrong_type(&path, "a turn object", item));
+            continue;
         };
         let from = match item.get("from").or_else(|| item.get("role")) {
             Some(Value::String(s)) => s.as_str(),
-            Some(other) => return Err(wrong_type(&join(&path, "from"), "a string", other)),
-            None => return Err(IngestError::new("missing_field", join(&path, "from"), "missing")),
+            Some(other) => {
+                cx.fail(wrong_type(&join(&path, "from"), "a string", other));
+                continue;
+            }
+            None => {
+                cx.fail(IngestError::new("missing_field", join(&path, "from"), "missing"));
+                continue;
+            }
         };
         let value = match item.get("value").or_else(|| item.get("content")) {
             Some(Value::String(s)) => s.clone(),
-            Some(other) => return Err(wrong_type(&join(&path, "value"), "a string", other)),
-            None => return Err(IngestError::new("missing_field", join(&path, "value"), "missing")),
+            Some(other) => {
+                cx.fail(wrong_type(&join(&path, "value"), "a string", other));
+                other.to_string()
+            }
+            None => {
+                cx.fail(IngestError::new("missing_field", join(&path, "value"), "missing"));
+                continue;
+            }
         };
         match from {
             "system" => push(&mut conversation, i, Message::new(Role::System, value)),
@@ -53,26 +68,41 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
             }
             "function_call" | "tool_call" => {
                 let value_path = join(&path, "value");
-                let parsed: Value = serde_json::from_str(&value).map_err(|e| {
-                    IngestError::new("arguments_not_json", &value_path, format!("function_call value is not JSON: {e}"))
-                })?;
+                let parsed: Value = match serde_json::from_str(&value) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        cx.fail(IngestError::new(
+                            "arguments_not_json",
+                            &value_path,
+                            format!("function_call value is not JSON: {e}"),
+                        ));
+                        continue;
+                    }
+                };
                 let calls = match parsed {
-                    Value::Object(call) => vec![parse_call(&call, &value_path)?],
+                    Value::Object(call) => vec![parse_call(&call, &value_path, cx)],
                     Value::Array(calls) => calls
                         .iter()
                         .enumerate()
-                        .map(|(k, c)| match c {
-                            Value::Object(c) => parse_call(c, &format!("{value_path}[{k}]")),
-                            other => Err(wrong_type(&format!("{value_path}[{k}]"), "a call object", other)),
+                        .filter_map(|(k, c)| match c {
+                            Value::Object(c) => Some(parse_call(c, &format!("{value_path}[{k}]"), cx)),
+                            other => {
+                                cx.fail(wrong_type(&format!("{value_path}[{k}]"), "a call object", other));
+                                None
+                            }
                         })
-                        .collect::<IngestResult<Vec<_>>>()?,
-                    other => return Err(wrong_type(&value_path, "a call object or list", &other)),
+                        .collect(),
+                    other => {
+                        cx.fail(wrong_type(&value_path, "a call object or list", &other));
+                        continue;
+                    }
                 };
                 // Parallel calls written as consecutive entries join the previous call message.
                 match conversation.messages.last_mut() {
                     Some(last) if last.role == Role::Assistant && !last.tool_calls.is_empty() => {
                         last.tool_calls.extend(calls)
                     }
+                    _ if calls.is_empty() => {}
                     _ => {
                         let mut message = Message::new(Role::Assistant, "");
                         message.tool_calls = calls;
@@ -93,16 +123,14 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                 };
                 push(&mut conversation, i, Message::new(Role::Tool, content))
             }
-            other => {
-                return Err(IngestError::new(
-                    "unknown_role",
-                    join(&path, "from"),
-                    format!("unknown speaker `{other}` (expected system, human, gpt, function_call, observation)"),
-                ))
-            }
+            other => cx.fail(IngestError::new(
+                "unknown_role",
+                join(&path, "from"),
+                format!("unknown speaker `{other}` (expected system, human, gpt, function_call, observation)"),
+            )),
         }
     }
-    finish(&mut conversation, cx)?;
+    finish(&mut conversation, cx);
     conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     Ok(conversation)
 }
@@ -138,6 +166,35 @@ mod tests {
         assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
         assert_eq!(c.messages[2].name.as_deref(), Some("search"));
         assert_eq!(c.tools[0]["function"]["name"], "search");
+    }
+
+    #[test]
+    fn recovery_skips_broken_entries_and_reads_the_rest() {
+        let row = json!({"conversations": [
+            {"from": "human", "value": 12},
+            {"from": "function_call", "value": "{oops"},
+            {"value": "no speaker"},
+            {"from": "function_call", "value": "[{\"name\": \"f\"}, 3]"},
+            {"from": "observation", "value": "r"},
+            {"from": "critic", "value": "x"},
+            {"from": "gpt", "value": "done"}], "tools": "[{\"name\": \"f\", \"parameters\": {}}]"});
+        let got = crate::ingest::ingest_value_recovering(row, "x", &IngestOptions::default()).unwrap();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(
+            errors,
+            [
+                ("wrong_type", "conversations[0].value"),
+                ("arguments_not_json", "conversations[1].value"),
+                ("missing_field", "conversations[2].from"),
+                ("wrong_type", "conversations[3].value[1]"),
+                ("unknown_role", "conversations[5].from"),
+            ]
+        );
+        let c = &got.ingested.conversation;
+        let roles: Vec<Role> = c.messages.iter().map(|m| m.role).collect();
+        assert_eq!(roles, [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(c.messages[0].content, "12", "a value of the wrong type is kept as its JSON text");
+        assert_eq!(c.messages[2].name.as_deref(), Some("f"));
     }
 
     #[test]

@@ -47,7 +47,9 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
         for (j, call) in message.tool_calls.iter().enumerate() {
             let origin = call_origin(call, i, j);
             let tool = tools.get(&call.name);
-            if tools.is_empty() {
+            if call.name.is_empty() {
+                // A call whose name could not be read: ingest reported it at the name.
+            } else if tools.is_empty() {
                 out.push(
                     Finding::error(
                         "call_without_tools",
@@ -235,7 +237,8 @@ fn pair(
                 )
             }
         },
-        (None, Some(name)) => match pending.iter().position(|(_, n)| n == name) {
+        // A call whose name could not be read (ingest reported it) may be the one a result names.
+        (None, Some(name)) => match pending.iter().position(|(_, n)| n == name || n.is_empty()) {
             Some(p) => {
                 pending.remove(p);
                 return None;

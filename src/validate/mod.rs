@@ -107,7 +107,7 @@ pub struct RecordReport {
     /// The record's own `id`, when it has one.
     pub id: Option<String>,
     pub findings: Vec<Finding>,
-    /// The conversation, when the record could be ingested.
+    /// The conversation, when the record converts (no structural problem).
     pub conversation: Option<Conversation>,
 }
 
@@ -135,8 +135,10 @@ impl Validator {
         (Validator { ingest, default_tools }, findings)
     }
 
-    /// Ingest and check one record's text. A record that cannot be ingested is one error finding
-    /// with ingest's code and path.
+    /// Ingest and check one record's text. A record that cannot be read at all (not JSON, not an
+    /// object, no known format, no list of turns or messages) is one error finding with ingest's code
+    /// and path; a record with structural problems gets each as an error finding, and every check
+    /// runs on what ingest could read of it.
     pub fn validate(&self, text: &str) -> RecordReport {
         let record: Value = match serde_json::from_str(text) {
             Ok(v) => v,
@@ -153,13 +155,20 @@ impl Validator {
             Some(Value::Number(n)) => Some(n.to_string()),
             _ => None,
         };
-        match ingest::ingest_value(record.clone(), "", &self.ingest) {
+        match ingest::ingest_value_recovering(record.clone(), "", &self.ingest) {
             Err(e) => {
                 RecordReport { id, findings: vec![Finding::error(e.0.code, e.0.path, e.0.message)], conversation: None }
             }
-            Ok(ingested) => {
-                let findings = self.check(&record, &ingested);
-                RecordReport { id, findings, conversation: Some(ingested.conversation) }
+            Ok(ingest::Recovered { ingested, errors }) => {
+                let structural: Vec<Finding> =
+                    errors.iter().map(|e| Finding::error(e.code, e.path.clone(), e.message.clone())).collect();
+                let mut checked = self.check(&record, &ingested);
+                checked.retain(|f| !repeats_structural(f, &structural));
+                let mut findings = structural;
+                findings.extend(checked);
+                findings.sort_by_key(|f| f.severity);
+                let conversation = errors.is_empty().then_some(ingested.conversation);
+                RecordReport { id, findings, conversation }
             }
         }
     }
@@ -227,6 +236,21 @@ impl Validator {
     }
 }
 
+/// Whether a check finding says again what a structural problem already says: the same place, a
+/// result count at the same step (ingest points at `tool_result`, the check at `assistant_tool`), a
+/// message left empty because what was in it could not be read, or calls that find no tools because
+/// the record's tools could not be read.
+fn repeats_structural(finding: &Finding, structural: &[Finding]) -> bool {
+    let parent = |path: &str| path.rfind('.').map(|i| path[..i].to_string());
+    structural.iter().any(|s| {
+        s.path == finding.path
+            || (s.code == finding.code && parent(&s.path).is_some() && parent(&s.path) == parent(&finding.path))
+            || (finding.code == "empty_turn" && s.path.starts_with(&format!("{}.", finding.path)))
+            || (finding.code == "call_without_tools"
+                && (s.path.starts_with("tools") || s.path.starts_with("functions")))
+    })
+}
+
 /// The record's own tools as written (an array, or a JSON string holding one), for locating
 /// findings; `None` when the record carries none.
 fn record_tools(record: &Value) -> Option<Vec<Value>> {
@@ -268,9 +292,32 @@ mod tests {
     }
 
     #[test]
-    fn a_record_that_fails_ingest_is_one_finding() {
-        let got = validate(json!({"turns": [{"user": 1, "assistant_answer": "x"}]}));
-        assert_eq!(got, vec![("wrong_type", "turns[0].user".to_string())]);
+    fn a_record_that_cannot_be_read_is_one_finding() {
+        assert_eq!(validate(json!({"dialog": []})), vec![("unknown_format", String::new())]);
+        assert_eq!(validate(json!({"turns": {"user": "x"}})), vec![("wrong_type", "turns".to_string())]);
+        assert_eq!(validate(json!([1])), vec![("not_an_object", String::new())]);
+    }
+
+    #[test]
+    fn structural_problems_do_not_hide_step_findings() {
+        let got = validate(json!({"tools": [{"name": "f", "parameters": {"type": "object",
+                "properties": {"n": {"type": "integer"}}, "required": ["n"]}}],
+            "turns": [
+                {"user": 1, "assistant_answer": "x"},
+                {"user": "y", "assistant_tool": [{"name": "g", "arguments": {}}, {"name": "f", "arguments": {"n": "two"}}],
+                 "tool_result": ["r"], "assistant_answer": "z"},
+                {"user": "w", "assistant_tool": {"name": "f", "arguments": [1]}, "tool_result": "r", "assistant_answer": "v"}]}));
+        let want = [
+            ("wrong_type", "turns[0].user"),
+            ("result_count_mismatch", "turns[1].tool_result"),
+            ("wrong_type", "turns[2].assistant_tool.arguments"),
+            ("unknown_tool", "turns[1].assistant_tool[0]"),
+            ("arguments_schema", "turns[1].assistant_tool[1].arguments.n"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(c, p)| (*c, p.to_string())).collect();
+        // Not repeated: the check's own result count (at `turns[1].assistant_tool`) and its
+        // "arguments must be an object" at the place of the wrong_type.
+        assert_eq!(got, want);
     }
 
     #[test]
