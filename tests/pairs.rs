@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod tau_airline;
+
 fn trajkit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
 }
@@ -217,4 +219,15 @@ fn output_loads_with_datasets() {
     let check = Command::new(&python).args(["scripts/check_pairs.py", &out_path]).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     assert!(String::from_utf8_lossy(&check.stdout).starts_with("OK:"));
+}
+
+/// The committed tau-style fixture is the generator's output (`TRAJKIT_REGENERATE=1` rewrites it).
+#[test]
+fn tau_airline_fixture_is_current() {
+    let path = "fixtures/samples/tau_airline.jsonl";
+    let text = tau_airline::jsonl(tau_airline::RECORDS);
+    if std::env::var_os("TRAJKIT_REGENERATE").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    assert!(std::fs::read_to_string(path).unwrap() == text, "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test pairs");
 }
