@@ -545,7 +545,13 @@ fn shows_defect(kind: Kind, pair: &Pair, validator: &crate::validate::Validator,
         Kind::GuessedArgument => "ungrounded_argument",
         Kind::IgnoresResult => "unused_result",
         Kind::RepeatedCall => "duplicate_call",
-        Kind::MalformedCall => "malformed_call",
+        // What `check_side` runs for `malformed_call`, without validating the whole side again.
+        Kind::MalformedCall => {
+            return match pair.rejected.iter().any(|m| malformed_call(format, &m.content).is_some()) {
+                true => Ok(()),
+                false => Err(Skip::CheckNotRaised),
+            }
+        }
         Kind::DirectAnswer => {
             return match pair.rejected.iter().all(|m| m.tool_calls.is_empty()) {
                 true => Ok(()),
@@ -907,7 +913,7 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
             continue;
         }
         let mut text = replacement.to_string();
-        if digits.starts_with('0') && width > 1 {
+        if width > 1 && (digits.starts_with('0') || range.is_some()) {
             text = format!("{replacement:0width$}");
         }
         changed = true;
