@@ -229,7 +229,10 @@ fn tau_airline_fixture_is_current() {
     if std::env::var_os("TRAJKIT_REGENERATE").is_some() {
         std::fs::write(path, &text).unwrap();
     }
-    assert!(std::fs::read_to_string(path).unwrap() == text, "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test pairs");
+    assert!(
+        std::fs::read_to_string(path).unwrap() == text,
+        "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test pairs"
+    );
 }
 
 /// One assistant or tool message as (role, content, calls by name and parsed arguments): what must
@@ -275,7 +278,17 @@ fn synthesis_on_long_multi_turn_trajectories() {
         let out_path = tmp(&format!("tau-{template}.jsonl"));
         let report_path = tmp(&format!("tau-{template}-report.json"));
         let out = trajkit(&[
-            "pairs", input, "--synthesize", "all", "--seed", "7", "--template", template, "-o", &out_path, "--report",
+            "pairs",
+            input,
+            "--synthesize",
+            "all",
+            "--seed",
+            "7",
+            "--template",
+            template,
+            "-o",
+            &out_path,
+            "--report",
             &report_path,
         ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -308,7 +321,10 @@ fn synthesis_on_long_multi_turn_trajectories() {
             let (chosen, rejected) = (&row["chosen"][0], &row["rejected"][0]);
             // The prompt is the trajectory up to the move; chosen is the move.
             assert_eq!(prompt.len(), at, "{id}");
-            assert!(prompt.iter().zip(messages).all(|(p, m)| gist(p) == gist(m)), "{id}: the prompt is not the trajectory");
+            assert!(
+                prompt.iter().zip(messages).all(|(p, m)| gist(p) == gist(m)),
+                "{id}: the prompt is not the trajectory"
+            );
             assert_eq!(gist(chosen), gist(&messages[at]), "{id}: chosen is not the recorded move");
             assert!(matches!(prompt.last().unwrap()["role"].as_str(), Some("user" | "tool")), "{id}");
             assert_eq!((row["chosen"].as_array().unwrap().len(), row["rejected"].as_array().unwrap().len()), (1, 1));
@@ -346,7 +362,11 @@ fn synthesis_on_long_multi_turn_trajectories() {
         // The default bound (2 per kind per record), and moves taken from more than one user turn.
         assert!(per.values().all(|&n| n <= 2), "{template}: {per:?}");
         for kind in ["direct_answer", "repeated_call", "malformed_call", "ignores_result", "guessed_argument"] {
-            assert!(turns_used[kind].len() >= 3, "{template} {kind}: moves only after user turns {:?}", turns_used[kind]);
+            assert!(
+                turns_used[kind].len() >= 3,
+                "{template} {kind}: moves only after user turns {:?}",
+                turns_used[kind]
+            );
         }
         assert_kinds_show_their_defects(&out_path, &rows);
 

@@ -174,7 +174,9 @@ impl Skip {
             Skip::NotAfterResults => "the move does not follow tool results",
             Skip::FollowsToolResults => "the move follows tool results, not the user's message",
             Skip::NoFinalAnswerInTurn => "the turn has no final answer to imitate",
-            Skip::CallReturnsNothing => "the call's results are blank (a think step): answering without it is no mistake",
+            Skip::CallReturnsNothing => {
+                "the call's results are blank (a think step): answering without it is no mistake"
+            }
             Skip::AnswerAsksForInformation => "the answer asks for information (guessed_argument's moment)",
             Skip::AnswerDeclines => "the answer declines (forced_irrelevant_call's moment)",
             Skip::AnswerDoesNotAsk => "the answer does not ask for information",
@@ -288,9 +290,7 @@ pub fn synthesize(conversation: &Conversation, options: &SynthOptions) -> Synthe
                 if same_move(&pair.chosen[0], &pair.rejected[0]) {
                     return Err(Skip::RejectedEqualsChosen);
                 }
-                if let Err(e) = shows_defect(kind, &pair, &validator, options.format) {
-                    return Err(e);
-                }
+                shows_defect(kind, &pair, &validator, options.format)?;
                 Ok(pair)
             });
             match pair {
@@ -299,7 +299,11 @@ pub fn synthesize(conversation: &Conversation, options: &SynthOptions) -> Synthe
             }
         }
         out.applied.push((kind, made.len()));
-        out.pairs.extend(spread(made, options.max_per_kind, &mut Rng::new(options.seed, &conversation.id, usize::MAX, kind)));
+        out.pairs.extend(spread(
+            made,
+            options.max_per_kind,
+            &mut Rng::new(options.seed, &conversation.id, usize::MAX, kind),
+        ));
     }
     // In input order of the decision points, then kinds.
     out.pairs.sort_by_key(|p| {
@@ -454,7 +458,8 @@ fn make(kind: Kind, point: &Point<'_>, format: Format, rng: &mut Rng) -> Result<
             // repeats). Both: a tool whose arguments the conversation already holds (the declined
             // action done anyway: `cancel_reservation` with the reservation looked up before).
             // Else an offered tool with arguments from the user's words.
-            let earlier = point.conversation.messages[..point.at].iter().flat_map(|m| m.tool_calls.iter()).collect::<Vec<_>>();
+            let earlier =
+                point.conversation.messages[..point.at].iter().flat_map(|m| m.tool_calls.iter()).collect::<Vec<_>>();
             if kind == Kind::UnnecessaryCall && !earlier.is_empty() {
                 let call = earlier[rng.below(earlier.len())];
                 let arguments = call.arguments.parsed().unwrap_or(Value::Object(Map::new()));
@@ -696,7 +701,9 @@ fn call_taking_the_reply<'c>(point: &Point<'c>, context: &str) -> Result<Option<
                     let s = s.to_lowercase();
                     s.chars().count() >= 3 && replies.contains(&s) && !context.contains(&s)
                 }
-                Value::Number(n) => n.as_f64().is_some_and(|x| numbers_in(&replies).contains(&x) && !known.contains(&x)),
+                Value::Number(n) => {
+                    n.as_f64().is_some_and(|x| numbers_in(&replies).contains(&x) && !known.contains(&x))
+                }
                 _ => false,
             });
             if given {
@@ -720,12 +727,7 @@ fn json_leaves<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
 
 /// Arguments where at least one required value is invented: values of the later real call that the
 /// context already holds are kept, the others are made up (schema-valid, found nowhere before).
-fn guessed_arguments(
-    tool: &Value,
-    later: Option<&ToolCall>,
-    context: &str,
-    rng: &mut Rng,
-) -> Result<Value, Skip> {
+fn guessed_arguments(tool: &Value, later: Option<&ToolCall>, context: &str, rng: &mut Rng) -> Result<Value, Skip> {
     let (props, required) = parameters(tool);
     let later_args = later.and_then(|c| c.arguments.parsed()).and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let mut names = required.clone();
@@ -968,7 +970,12 @@ fn swap_result_words(answer: &str, results: &[&str], rng: &mut Rng) -> (String, 
                 // A code (ticker, currency, airport): the same shape, other letters.
                 None if word.len() >= 2 && word.chars().all(|c| c.is_ascii_uppercase()) => {
                     let shift = 1 + rng.below(24) as u8;
-                    Some(word.bytes().map(|b| (b'A' + (b - b'A' + shift) % 26) as char).collect::<String>().to_lowercase())
+                    Some(
+                        word.bytes()
+                            .map(|b| (b'A' + (b - b'A' + shift) % 26) as char)
+                            .collect::<String>()
+                            .to_lowercase(),
+                    )
                 }
                 None if word.chars().next().is_some_and(char::is_uppercase) => {
                     let pool = if name_words.contains(&lower) { NAMES } else { PLACES };

@@ -41,8 +41,10 @@ impl Rng {
     }
 }
 
-const FIRST: &[&str] = &["Mia", "Omar", "Chen", "Sofia", "Aarav", "Lucas", "Emma", "Yusuf", "Amelia", "José", "Ivan", "Noah"];
-const LAST: &[&str] = &["Li", "Davis", "Jackson", "Kim", "Patel", "Müller", "Smith", "Hernandez", "Ahmed", "Núñez", "Santos", "Brown"];
+const FIRST: &[&str] =
+    &["Mia", "Omar", "Chen", "Sofia", "Aarav", "Lucas", "Emma", "Yusuf", "Amelia", "José", "Ivan", "Noah"];
+const LAST: &[&str] =
+    &["Li", "Davis", "Jackson", "Kim", "Patel", "Müller", "Smith", "Hernandez", "Ahmed", "Núñez", "Santos", "Brown"];
 const AIRPORTS: &[(&str, &str)] = &[
     ("JFK", "New York"),
     ("SEA", "Seattle"),
@@ -82,7 +84,10 @@ fn tools() -> Value {
     let airport = |what: &str| json!({"type": "string", "description": format!("The {what} city airport in three letters, such as 'JFK'.")});
     let date = json!({"type": "string", "description": "The date of the flight in the format 'YYYY-MM-DD', such as '2024-01-01'."});
     Value::Array(vec![
-        tool("book_reservation", "Book a reservation.", json!({
+        tool(
+            "book_reservation",
+            "Book a reservation.",
+            json!({
             "user_id": {"type": "string", "description": "The ID of the user to book the reservation, such as 'sara_doe_496'."},
             "origin": airport("origin"), "destination": airport("destination"),
             "flight_type": {"type": "string", "enum": ["one_way", "round_trip"]},
@@ -93,38 +98,111 @@ fn tools() -> Value {
             "total_baggages": {"type": "integer", "minimum": 0},
             "nonfree_baggages": {"type": "integer", "minimum": 0},
             "insurance": {"type": "string", "enum": ["yes", "no"]}}),
-            &["user_id", "origin", "destination", "flight_type", "cabin", "flights", "passengers", "payment_methods", "total_baggages", "nonfree_baggages", "insurance"]),
-        tool("calculate", "Calculate the result of a mathematical expression.", json!({
-            "expression": {"type": "string", "description": "The mathematical expression to calculate, such as '2 + 2'."}}), &["expression"]),
-        tool("cancel_reservation", "Cancel the whole reservation.", json!({
-            "reservation_id": {"type": "string", "description": "The reservation ID, such as 'ZFA04Y'."}}), &["reservation_id"]),
-        tool("get_reservation_details", "Get the details of a reservation.", json!({
-            "reservation_id": {"type": "string", "description": "The reservation id, such as '8JX2WO'."}}), &["reservation_id"]),
-        tool("get_user_details", "Get the details of an user, including their reservations.", json!({
-            "user_id": {"type": "string", "description": "The user id, such as 'sara_doe_496'."}}), &["user_id"]),
+            &[
+                "user_id",
+                "origin",
+                "destination",
+                "flight_type",
+                "cabin",
+                "flights",
+                "passengers",
+                "payment_methods",
+                "total_baggages",
+                "nonfree_baggages",
+                "insurance",
+            ],
+        ),
+        tool(
+            "calculate",
+            "Calculate the result of a mathematical expression.",
+            json!({
+            "expression": {"type": "string", "description": "The mathematical expression to calculate, such as '2 + 2'."}}),
+            &["expression"],
+        ),
+        tool(
+            "cancel_reservation",
+            "Cancel the whole reservation.",
+            json!({
+            "reservation_id": {"type": "string", "description": "The reservation ID, such as 'ZFA04Y'."}}),
+            &["reservation_id"],
+        ),
+        tool(
+            "get_reservation_details",
+            "Get the details of a reservation.",
+            json!({
+            "reservation_id": {"type": "string", "description": "The reservation id, such as '8JX2WO'."}}),
+            &["reservation_id"],
+        ),
+        tool(
+            "get_user_details",
+            "Get the details of an user, including their reservations.",
+            json!({
+            "user_id": {"type": "string", "description": "The user id, such as 'sara_doe_496'."}}),
+            &["user_id"],
+        ),
         tool("list_all_airports", "List all airports and their cities.", json!({}), &[]),
-        tool("search_direct_flight", "Search direct flights between two cities on a specific date.", json!({
-            "origin": airport("origin"), "destination": airport("destination"), "date": date.clone()}), &["origin", "destination", "date"]),
-        tool("search_onestop_flight", "Search one-stop flights between two cities on a specific date.", json!({
-            "origin": airport("origin"), "destination": airport("destination"), "date": date}), &["origin", "destination", "date"]),
-        tool("send_certificate", "Send a certificate to a user. Be careful!", json!({
-            "user_id": {"type": "string"}, "amount": {"type": "number", "description": "Certificate amount to send."}}), &["user_id", "amount"]),
-        tool("think", "Use the tool to think about something. It will not obtain new information or change the database.", json!({
-            "thought": {"type": "string"}}), &["thought"]),
-        tool("transfer_to_human_agents", "Transfer the user to a human agent, with a summary of the user's issue.", json!({
-            "summary": {"type": "string"}}), &["summary"]),
-        tool("update_reservation_baggages", "Update the baggage information of a reservation.", json!({
+        tool(
+            "search_direct_flight",
+            "Search direct flights between two cities on a specific date.",
+            json!({
+            "origin": airport("origin"), "destination": airport("destination"), "date": date.clone()}),
+            &["origin", "destination", "date"],
+        ),
+        tool(
+            "search_onestop_flight",
+            "Search one-stop flights between two cities on a specific date.",
+            json!({
+            "origin": airport("origin"), "destination": airport("destination"), "date": date}),
+            &["origin", "destination", "date"],
+        ),
+        tool(
+            "send_certificate",
+            "Send a certificate to a user. Be careful!",
+            json!({
+            "user_id": {"type": "string"}, "amount": {"type": "number", "description": "Certificate amount to send."}}),
+            &["user_id", "amount"],
+        ),
+        tool(
+            "think",
+            "Use the tool to think about something. It will not obtain new information or change the database.",
+            json!({
+            "thought": {"type": "string"}}),
+            &["thought"],
+        ),
+        tool(
+            "transfer_to_human_agents",
+            "Transfer the user to a human agent, with a summary of the user's issue.",
+            json!({
+            "summary": {"type": "string"}}),
+            &["summary"],
+        ),
+        tool(
+            "update_reservation_baggages",
+            "Update the baggage information of a reservation.",
+            json!({
             "reservation_id": {"type": "string"},
             "total_baggages": {"type": "integer", "minimum": 0},
             "nonfree_baggages": {"type": "integer", "minimum": 0},
-            "payment_id": {"type": "string"}}), &["reservation_id", "total_baggages", "nonfree_baggages", "payment_id"]),
-        tool("update_reservation_flights", "Update the flight information of a reservation.", json!({
+            "payment_id": {"type": "string"}}),
+            &["reservation_id", "total_baggages", "nonfree_baggages", "payment_id"],
+        ),
+        tool(
+            "update_reservation_flights",
+            "Update the flight information of a reservation.",
+            json!({
             "reservation_id": {"type": "string"}, "cabin": cabin,
             "flights": {"type": "array", "items": flight},
-            "payment_id": {"type": "string"}}), &["reservation_id", "cabin", "flights", "payment_id"]),
-        tool("update_reservation_passengers", "Update the passenger information of a reservation.", json!({
+            "payment_id": {"type": "string"}}),
+            &["reservation_id", "cabin", "flights", "payment_id"],
+        ),
+        tool(
+            "update_reservation_passengers",
+            "Update the passenger information of a reservation.",
+            json!({
             "reservation_id": {"type": "string"},
-            "passengers": {"type": "array", "items": passenger}}), &["reservation_id", "passengers"]),
+            "passengers": {"type": "array", "items": passenger}}),
+            &["reservation_id", "passengers"],
+        ),
     ])
 }
 
@@ -161,7 +239,7 @@ fn user(rng: &mut Rng) -> User {
         dob: format!("19{}-{:02}-{:02}", 50 + rng.below(50), 1 + rng.below(12), 1 + rng.below(28)),
         first,
         last,
-        membership: *rng.pick(MEMBERSHIPS),
+        membership: rng.pick::<&str>(MEMBERSHIPS),
         card: format!("credit_card_{}", rng.digits(7)),
         gift: format!("gift_card_{}", rng.digits(7)),
     }
@@ -275,12 +353,17 @@ fn with_think(mut step: Value, think: &str) -> Value {
 fn cancel(u: &User, rng: &mut Rng) -> Vec<Value> {
     let rs: Vec<Reservation> = (0..2 + rng.below(2)).map(|k| reservation(rng, "economy", k == 1, false)).collect();
     let target = &rs[1];
-    let mut turns = vec![turn("Hi! I'd like to cancel one of my flights.", vec![], "I can help with that. Could you please share your user ID?")];
+    let mut turns = vec![turn(
+        "Hi! I'd like to cancel one of my flights.",
+        vec![],
+        "I can help with that. Could you please share your user ID?",
+    )];
     let refs: Vec<&Reservation> = rs.iter().collect();
     let mut steps = vec![step("get_user_details", json!({"user_id": u.id}), user_result(u, &refs))];
     if rng.chance(50) {
         // The look-ups as parallel calls in one message.
-        let calls: Vec<Value> = rs.iter().map(|r| call("get_reservation_details", json!({"reservation_id": r.id}))).collect();
+        let calls: Vec<Value> =
+            rs.iter().map(|r| call("get_reservation_details", json!({"reservation_id": r.id}))).collect();
         let results: Vec<Value> = rs.iter().map(|r| reservation_result(u, r, rng)).collect();
         steps.push(json!({"assistant_tool": calls, "tool_result": results}));
     } else {
@@ -372,7 +455,10 @@ fn baggage(u: &User, rng: &mut Rng) -> Vec<Value> {
             json!({"reservation_id": r.id, "total_baggages": total, "nonfree_baggages": paid, "payment_id": u.card}),
             updated,
         )],
-        format!("Your reservation {} now has {total} checked bags, {paid} of them paid; ${cost} was charged to your card.", r.id),
+        format!(
+            "Your reservation {} now has {total} checked bags, {paid} of them paid; ${cost} was charged to your card.",
+            r.id
+        ),
     ));
     turns
 }
@@ -405,7 +491,8 @@ fn booking(u: &User, rng: &mut Rng) -> Vec<Value> {
     let alt1 = flight_option(rng, o.0, via.0, &date);
     let alt2 = flight_option(rng, via.0, d.0, &date);
     let price = |f: &Value| f["prices"]["economy"].as_u64().unwrap();
-    let (f1, f2) = (leg1["flight_number"].as_str().unwrap().to_string(), leg2["flight_number"].as_str().unwrap().to_string());
+    let (f1, f2) =
+        (leg1["flight_number"].as_str().unwrap().to_string(), leg2["flight_number"].as_str().unwrap().to_string());
     turns.push(turn(
         u.id.clone(),
         vec![
@@ -607,13 +694,21 @@ pub fn record(n: usize) -> Value {
         let q = turn(
             format!("Quick question: how many free checked bags does a {m} member get in {}?", cabin_words(c)),
             vec![],
-            format!("A {m} member gets {} free checked bag(s) per passenger in {}; each extra bag is $50.", free_bags(m, c), cabin_words(c)),
+            format!(
+                "A {m} member gets {} free checked bag(s) per passenger in {}; each extra bag is $50.",
+                free_bags(m, c),
+                cabin_words(c)
+            ),
         );
         let at = if rng.chance(50) { 0 } else { turns.len() };
         turns.insert(at, q);
     }
     if rng.chance(40) {
-        turns.push(turn("Great, thanks for your help!", vec![], format!("You're welcome, {}! Have a great trip.", u.first)));
+        turns.push(turn(
+            "Great, thanks for your help!",
+            vec![],
+            format!("You're welcome, {}! Have a great trip.", u.first),
+        ));
     }
     json!({"id": format!("tau-airline-{n:03}"), "system": POLICY, "tools": tools(), "turns": turns})
 }
