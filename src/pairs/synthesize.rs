@@ -893,13 +893,17 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
         let mut replacement = n;
         for attempt in 0..64 {
             let candidate = match range {
+                // A year within 0.5 % of a result's year counts as the same number for
+                // `unused_result`: after 32 tries, a decade away.
+                Some((low, 7)) if attempt >= 32 => low + 14 + rng.below(4) as u64,
                 Some((low, count)) => low + rng.below(count as usize) as u64,
                 None if width == 1 && attempt < 16 => (n + 2 + rng.below(6) as u64) % 10,
                 None if width == 1 => 10 + rng.below(90) as u64,
                 None => {
                     let scale = 10u64.pow(width as u32 - 1);
                     let lead = (n / scale + 1 + rng.below(7) as u64) % 9 + 1;
-                    lead * scale + n % scale / 3 + rng.below(scale.min(97) as usize) as u64
+                    // Same number of digits: 254 → 731, not 1014.
+                    (lead * scale + n % scale / 3 + rng.below(scale.min(97) as usize) as u64) % (scale * 10)
                 }
             };
             if candidate == n {
@@ -951,6 +955,19 @@ fn swap_result_words(answer: &str, results: &[&str], rng: &mut Rng) -> (String, 
     // Words of values under a `…name…` key: replaced by names, not places.
     let name_words: std::collections::HashSet<String> =
         leaves.iter().filter(|(k, _)| k.to_lowercase().contains("name")).flat_map(|(_, l)| split(l)).collect();
+    // Codes of the results (`ATL`): a word written from one (`Atlanta`) repeats it, as far as
+    // `unused_result` can tell, so it is replaced too, by a place that contains no code.
+    let codes: Vec<String> = leaves
+        .iter()
+        .map(|(_, l)| l.trim())
+        .filter(|l| (3..=4).contains(&l.len()) && l.chars().all(|c| c.is_ascii_uppercase()))
+        .map(str::to_lowercase)
+        .collect();
+    let places: Vec<&str> = PLACES
+        .iter()
+        .copied()
+        .filter(|p| !answer.contains(p) && !codes.iter().any(|c| p.to_lowercase().contains(c)))
+        .collect();
     let mut out = String::new();
     let mut swapped = 0;
     let mut rest = answer;
@@ -978,12 +995,19 @@ fn swap_result_words(answer: &str, results: &[&str], rng: &mut Rng) -> (String, 
                     )
                 }
                 None if word.chars().next().is_some_and(char::is_uppercase) => {
-                    let pool = if name_words.contains(&lower) { NAMES } else { PLACES };
-                    let pool: Vec<&&str> = pool.iter().filter(|p| !answer.contains(**p)).collect();
-                    Some(pool[rng.below(pool.len())].to_string())
+                    let pool: Vec<&str> = match name_words.contains(&lower) {
+                        true => NAMES.iter().copied().filter(|p| !answer.contains(p)).collect(),
+                        false => places.clone(),
+                    };
+                    (!pool.is_empty()).then(|| pool[rng.below(pool.len())].to_string())
                 }
                 None => None,
             }
+        } else if word.chars().next().is_some_and(char::is_uppercase)
+            && !places.is_empty()
+            && codes.iter().any(|c| lower.starts_with(c.as_str()))
+        {
+            Some(places[rng.below(places.len())].to_string())
         } else {
             None
         };
@@ -1029,6 +1053,9 @@ const OPPOSITES: &[(&str, &str)] = &[
     ("shipped", "pending"),
     ("delivered", "lost"),
     ("pending", "delivered"),
+    ("added", "removed"),
+    ("removed", "added"),
+    ("economy", "business"),
 ];
 
 fn capitalize(s: &str) -> String {
