@@ -207,7 +207,7 @@ impl Summary {
                     .iter()
                     .max_by(|a, b| (!a.0.is_shape(), a.1).cmp(&(!b.0.is_shape(), b.1)).then(b.0.cmp(a.0)))
                     .map(|(w, _)| *w);
-                *k.records_skipped.entry(main.unwrap_or(Skip::NotAnAnswer)).or_default() += 1;
+                *k.records_skipped.entry(main.unwrap_or(Skip::NoAssistantMove)).or_default() += 1;
             }
         }
     }

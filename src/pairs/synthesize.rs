@@ -133,6 +133,8 @@ pub enum Skip {
     RejectedEqualsChosen,
     /// trajkit's own check does not see the defect on the rejected side.
     CheckNotRaised,
+    /// The record has no assistant move to start from (a record-level reason).
+    NoAssistantMove,
 }
 
 impl Skip {
@@ -158,6 +160,7 @@ impl Skip {
             Skip::HarmonyCallsAreHeaders => "harmony_calls_are_headers",
             Skip::RejectedEqualsChosen => "rejected_equals_chosen",
             Skip::CheckNotRaised => "check_not_raised",
+            Skip::NoAssistantMove => "no_assistant_move",
         }
     }
 
@@ -197,6 +200,7 @@ impl Skip {
             Skip::HarmonyCallsAreHeaders => "harmony calls are headers, not text a message can carry",
             Skip::RejectedEqualsChosen => "the rejected side came out equal to the chosen one",
             Skip::CheckNotRaised => "trajkit's checks do not see the defect on the rejected side",
+            Skip::NoAssistantMove => "the record has no assistant move after a user message or tool results",
         }
     }
 }
@@ -1149,6 +1153,7 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn kinds_parse() {
@@ -1172,6 +1177,91 @@ mod tests {
         let (s, _) = alter_numbers("7 bags", &avoid, &mut rng);
         let n: u32 = s.trim_end_matches(" bags").parse().unwrap();
         assert!(n >= 10, "{s}");
+    }
+
+    fn call(name: &str, arguments: Value) -> ToolCall {
+        ToolCall { id: None, name: name.into(), arguments: Arguments::Json(arguments), origin: String::new() }
+    }
+
+    fn tool(name: &str, required: &[&str]) -> Value {
+        let props: Map<String, Value> = required.iter().map(|r| (r.to_string(), json!({"type": "string"}))).collect();
+        json!({"type": "function", "function": {"name": name, "parameters": {"type": "object", "properties": props, "required": required}}})
+    }
+
+    /// user, assistant question, user reply, assistant call, tool result, assistant answer.
+    fn clarification() -> Conversation {
+        let mut c = Conversation { id: "c".into(), ..Default::default() };
+        c.tools = std::sync::Arc::new(vec![tool("think", &["thought"]), tool("get_user", &["user_id"])]);
+        c.messages.push(Message::new(Role::User, "Cancel my trip."));
+        c.messages.push(Message::new(Role::Assistant, "Could you give me your user id?"));
+        c.messages.push(Message::new(Role::User, "It is mia_li_3668."));
+        let mut think = Message::new(Role::Assistant, "");
+        think.tool_calls.push(call("think", json!({"thought": "Look the user up."})));
+        c.messages.push(think);
+        c.messages.push(Message::new(Role::Tool, ""));
+        let mut get = Message::new(Role::Assistant, "");
+        get.tool_calls.push(call("get_user", json!({"user_id": "mia_li_3668"})));
+        c.messages.push(get);
+        c.messages.push(Message::new(Role::Tool, r#"{"name": "Mia Li", "reservations": ["ZFA04Y"]}"#));
+        c.messages.push(Message::new(Role::Assistant, "Mia, you have reservation ZFA04Y."));
+        c
+    }
+
+    #[test]
+    fn guessed_argument_takes_the_call_that_uses_the_reply() {
+        let c = clarification();
+        let points = decision_points(&c, true);
+        let question = points.iter().find(|p| p.at == 1).unwrap();
+        // `think` comes first but takes nothing the user said; `get_user` takes the id.
+        let later = call_taking_the_reply(question, &question.context_text()).unwrap().unwrap();
+        assert_eq!(later.name, "get_user");
+        let mut rng = Rng::new(0, "c", 1, Kind::GuessedArgument);
+        let rejected = make(Kind::GuessedArgument, question, Format::Qwen3, &mut rng).unwrap();
+        assert_eq!(rejected.tool_calls[0].name, "get_user");
+        assert_ne!(rejected.tool_calls[0].arguments.parsed().unwrap()["user_id"], "mia_li_3668");
+        // A direct answer at a call whose result is blank is no mistake; at the look-up it is.
+        let at = |i: usize| points.iter().find(|p| p.at == i).unwrap();
+        assert_eq!(make(Kind::DirectAnswer, at(3), Format::Qwen3, &mut rng).unwrap_err(), Skip::CallReturnsNothing);
+        assert!(make(Kind::DirectAnswer, at(5), Format::Qwen3, &mut rng).is_ok());
+    }
+
+    #[test]
+    fn a_declined_action_is_done_with_the_values_looked_up_before() {
+        let tools = vec![
+            tool("get_reservation", &["reservation_id"]),
+            tool("cancel", &["reservation_id"]),
+            tool("pay", &["card"]),
+        ];
+        let looked_up = call("get_reservation", json!({"reservation_id": "ZFA04Y"}));
+        for seed in 0..8 {
+            let mut rng = Rng::new(seed, "x", 0, Kind::ForcedIrrelevantCall);
+            let (name, args) = call_from_conversation(&tools, &[&looked_up], &mut rng).unwrap();
+            assert_eq!((name.as_str(), args), ("cancel", json!({"reservation_id": "ZFA04Y"})));
+        }
+    }
+
+    #[test]
+    fn the_bound_spreads_pairs_over_turns() {
+        let pair = |at: usize| Pair {
+            id: format!("x#k@{at}"),
+            kind: None,
+            prompt: Conversation::default(),
+            chosen: Vec::new(),
+            rejected: Vec::new(),
+        };
+        // Turn 0 has five candidates, turns 10 and 20 one each: two kept come from two turns.
+        let made: Vec<(usize, Pair)> = [(0, 1), (0, 3), (0, 5), (0, 7), (0, 9), (10, 11), (20, 21)]
+            .into_iter()
+            .map(|(turn, at)| (turn, pair(at)))
+            .collect();
+        for seed in 0..16 {
+            let kept = spread(made.clone(), Some(3), &mut Rng::new(seed, "x", usize::MAX, Kind::RepeatedCall));
+            assert_eq!(kept.len(), 3);
+            let turns: std::collections::BTreeSet<usize> =
+                kept.iter().map(|p| made.iter().find(|(_, q)| q.id == p.id).unwrap().0).collect();
+            assert_eq!(turns.len(), 3, "seed {seed}: {:?}", kept.iter().map(|p| &p.id).collect::<Vec<_>>());
+        }
+        assert_eq!(spread(made.clone(), None, &mut Rng(0)).len(), 7);
     }
 
     #[test]
