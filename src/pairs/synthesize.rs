@@ -1,13 +1,16 @@
 //! Preference pairs from good trajectories: the recorded assistant move is chosen, and rejected is
 //! the same moment with one typical tool-use mistake, labelled with its [`Kind`].
 //!
-//! A decision point is an assistant message right after a user message (what to do with the
-//! request) or right after tool results (what to do with them). Which kinds apply depends on what
-//! the recorded move is and on the turn's case (`validate::cases`): a kind that does not apply to a
-//! record is skipped with a reason. Every rejected side is checked with trajkit's own checks before
-//! it is kept (`guessed_argument` must raise `ungrounded_argument`, `ignores_result` must raise
-//! `unused_result`, `repeated_call` must raise `duplicate_call`, `malformed_call` must fail the
-//! template's output parser), so a pair never claims a defect it does not show.
+//! A move (decision point) is an assistant message right after a user message (what to do with the
+//! request) or right after tool results (what to do with them): every call step and every answer of
+//! every user turn of a multi-turn trajectory. Every kind is tried at every move; whether it fits
+//! depends on the move (a call or an answer, after the user or after results) and, for an answer,
+//! on what it does, inferred from it alone (`validate::cases`: asks, declines, answers). Where a
+//! kind does not fit, the move is counted under a [`Skip`] reason. Every rejected side is checked
+//! with trajkit's own checks before it is kept (`guessed_argument` must raise `ungrounded_argument`,
+//! `ignores_result` must raise `unused_result`, `repeated_call` must raise `duplicate_call`,
+//! `malformed_call` must fail the template's output parser), so a pair never claims a defect it
+//! does not show. At most `max_per_kind` pairs of a kind are kept per record, spread over its turns.
 //!
 //! Choices (which tool, which invented value, how a call is broken) come from a generator seeded
 //! with `--seed` and the record's id, so the output does not depend on thread count or input order.
@@ -107,7 +110,7 @@ pub enum Skip {
     AnswerAsksForInformation,
     /// The answer declines (`forced_irrelevant_call`'s moment).
     AnswerDeclines,
-    /// The answer neither asks for information (`guessed_argument`) nor declines.
+    /// `guessed_argument`: the answer asks for nothing.
     AnswerDoesNotAsk,
     /// A direct answer in a record that calls tools elsewhere: the tools are relevant, only not
     /// needed here (`unnecessary_call`'s moment).
