@@ -323,15 +323,24 @@ pub struct PairsArgs {
     /// repeated_call, malformed_call.
     #[arg(long, value_name = "KINDS")]
     pub synthesize: Option<String>,
-    /// With --synthesize: the last user turn's assistant moves (conversation), or every turn's (per-turn).
-    #[arg(long, value_enum, default_value = "conversation")]
+    /// With --synthesize: every user turn's assistant moves (per-turn), or only the last turn's
+    /// (conversation).
+    #[arg(long, value_enum, default_value = "per-turn")]
     pub expand: ExpandArg,
     /// Seed of the synthetic choices (which tool, which invented value, how a call is broken).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// With --synthesize: at most N pairs of one kind per record, spread over its user turns and
+    /// chosen by the seed; 0 keeps every move a kind applies to.
+    #[arg(long, value_name = "N", default_value_t = trajkit::pairs::synthesize::DEFAULT_MAX_PER_KIND)]
+    pub max_per_kind: usize,
     /// At most N pairs per record (chosen by the seed).
     #[arg(long, value_name = "N")]
     pub max_per_record: Option<usize>,
+    /// With --synthesize: write the summary as JSON here (per kind: records and moves it applied to,
+    /// pairs written, and the moves it was skipped at, by reason).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<String>,
     /// Also write prompt_ids / chosen_ids / rejected_ids as TRL's DPOTrainer builds them with this chat
     /// template (qwen3, chatml, harmony, or a path); pairs whose prompt is not a token prefix are rejected.
     /// Without it, only the conversational columns are written (malformed_call then writes Qwen3 text).

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod tau_airline;
+
 fn trajkit(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
 }
@@ -217,4 +219,199 @@ fn output_loads_with_datasets() {
     let check = Command::new(&python).args(["scripts/check_pairs.py", &out_path]).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
     assert!(String::from_utf8_lossy(&check.stdout).starts_with("OK:"));
+}
+
+/// The committed tau-style fixture is the generator's output (`TRAJKIT_REGENERATE=1` rewrites it).
+#[test]
+fn tau_airline_fixture_is_current() {
+    let path = "fixtures/samples/tau_airline.jsonl";
+    let text = tau_airline::jsonl(tau_airline::RECORDS);
+    if std::env::var_os("TRAJKIT_REGENERATE").is_some() {
+        std::fs::write(path, &text).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(path).unwrap() == text,
+        "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test pairs"
+    );
+}
+
+/// One assistant or tool message as (role, content, calls by name and parsed arguments): what must
+/// agree between a pair and the trajectory it came from (call ids are the pair's own).
+fn gist(m: &Value) -> (String, String, Vec<(String, Value)>) {
+    let calls = m["tool_calls"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let args = &c["function"]["arguments"];
+                    let args = match args.as_str() {
+                        Some(s) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.into())),
+                        None => args.clone(),
+                    };
+                    (c["function"]["name"].as_str().unwrap().to_string(), args)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (m["role"].as_str().unwrap().to_string(), m["content"].as_str().unwrap_or("").to_string(), calls)
+}
+
+/// On long multi-turn tau-style trajectories (several user turns, many tool round trips, parallel
+/// calls, error and empty results) every kind applies, at moves in every turn, bounded per record;
+/// each pair is the real conversation up to the move, the real move, and the move corrupted the way
+/// its kind says; the rows tokenize as TRL's DPOTrainer would (no prompt that is not a prefix) and
+/// read back to the same ids.
+#[test]
+fn synthesis_on_long_multi_turn_trajectories() {
+    let input = "fixtures/samples/tau_airline.jsonl";
+    let converted = trajkit(&["convert", input, "--emit", "messages"]);
+    assert!(converted.status.success());
+    let trajectories: HashMap<String, Vec<Value>> = jsonl(&converted.stdout)
+        .into_iter()
+        .map(|r| (r["id"].as_str().unwrap().to_string(), r["messages"].as_array().unwrap().clone()))
+        .collect();
+    assert_eq!(trajectories.len(), 36);
+    assert!(trajectories.values().all(|m| m.len() >= 10), "the generated trajectories are long");
+
+    let mut bounded = 0;
+    for template in ["qwen3", "chatml"] {
+        let out_path = tmp(&format!("tau-{template}.jsonl"));
+        let report_path = tmp(&format!("tau-{template}-report.json"));
+        let out = trajkit(&[
+            "pairs",
+            input,
+            "--synthesize",
+            "all",
+            "--seed",
+            "7",
+            "--template",
+            template,
+            "-o",
+            &out_path,
+            "--report",
+            &report_path,
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        let rows = jsonl(&std::fs::read(&out_path).unwrap());
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+        assert_eq!(report["rejected"], 0, "{template}: refused pairs: {stderr}");
+        assert_eq!(report["pairs"], rows.len());
+        bounded = rows.len();
+        // Every kind applies to these records, and the report says where and why not.
+        let kinds: std::collections::BTreeSet<&str> = rows.iter().filter_map(|r| r["kind"].as_str()).collect();
+        assert_eq!(kinds.len(), 7, "{template}: {kinds:?}\n{stderr}");
+        for (kind, k) in report["kinds"].as_object().unwrap() {
+            assert!(k["records"].as_u64().unwrap() > 0 && k["pairs"].as_u64().unwrap() > 0, "{kind}: {k}");
+            let skipped: u64 = k["skipped_moves"].as_object().unwrap().values().map(|n| n.as_u64().unwrap()).sum();
+            assert_eq!(k["moves"].as_u64().unwrap() + skipped, report["moves"].as_u64().unwrap(), "{kind}: {k}");
+        }
+        assert!(stderr.contains("call_returns_nothing") && stderr.contains("tools_relevant_elsewhere"), "{stderr}");
+
+        let mut per: HashMap<(String, String), usize> = HashMap::new();
+        let mut turns_used: HashMap<String, std::collections::BTreeSet<usize>> = HashMap::new();
+        for row in &rows {
+            let id = row["id"].as_str().unwrap();
+            let kind = row["kind"].as_str().unwrap();
+            let (record, at) = id.split_once('#').unwrap();
+            let at: usize = at.rsplit_once('@').unwrap().1.parse().unwrap();
+            *per.entry((record.to_string(), kind.to_string())).or_default() += 1;
+            let messages = &trajectories[record];
+            let prompt = row["prompt"].as_array().unwrap();
+            let (chosen, rejected) = (&row["chosen"][0], &row["rejected"][0]);
+            // The prompt is the trajectory up to the move; chosen is the move.
+            assert_eq!(prompt.len(), at, "{id}");
+            assert!(
+                prompt.iter().zip(messages).all(|(p, m)| gist(p) == gist(m)),
+                "{id}: the prompt is not the trajectory"
+            );
+            assert_eq!(gist(chosen), gist(&messages[at]), "{id}: chosen is not the recorded move");
+            assert!(matches!(prompt.last().unwrap()["role"].as_str(), Some("user" | "tool")), "{id}");
+            assert_eq!((row["chosen"].as_array().unwrap().len(), row["rejected"].as_array().unwrap().len()), (1, 1));
+            assert_eq!(rejected["role"], "assistant");
+            assert_ne!(gist(chosen), gist(rejected), "{id}: rejected equals chosen");
+            let users = prompt.iter().filter(|m| m["role"] == "user").count();
+            turns_used.entry(kind.to_string()).or_default().insert(users);
+            // Corrupted the way the kind says.
+            let (c, r) = (gist(chosen), gist(rejected));
+            match kind {
+                "direct_answer" => assert!(!c.2.is_empty() && r.2.is_empty() && !r.1.is_empty(), "{id}"),
+                "unnecessary_call" | "forced_irrelevant_call" | "guessed_argument" => {
+                    assert!(c.2.is_empty() && !r.2.is_empty(), "{id}")
+                }
+                "ignores_result" => {
+                    assert!(c.2.is_empty() && r.2.is_empty() && prompt.last().unwrap()["role"] == "tool", "{id}")
+                }
+                "repeated_call" => {
+                    let last_call = prompt.iter().rev().find(|m| m["tool_calls"].is_array()).unwrap();
+                    assert_eq!(r.2, gist(last_call).2, "{id}: not the call just answered");
+                }
+                "malformed_call" => {
+                    assert!(!c.2.is_empty() && r.2.is_empty(), "{id}");
+                    assert!(r.1.contains("<tool_call>") || r.1.contains("<function="), "{id}: {}", r.1);
+                }
+                other => panic!("unknown kind {other}"),
+            }
+            // TRL's columns: tools a JSON string holding a list, ids lists of ints.
+            assert!(serde_json::from_str::<Value>(row["tools"].as_str().unwrap()).unwrap().is_array());
+            for column in ["prompt_ids", "chosen_ids", "rejected_ids"] {
+                let ids = row[column].as_array().unwrap();
+                assert!(!ids.is_empty() && ids.iter().all(Value::is_u64), "{id}: {column}");
+            }
+        }
+        // The default bound (2 per kind per record), and moves taken from more than one user turn.
+        assert!(per.values().all(|&n| n <= 2), "{template}: {per:?}");
+        for kind in ["direct_answer", "repeated_call", "malformed_call", "ignores_result", "guessed_argument"] {
+            assert!(
+                turns_used[kind].len() >= 3,
+                "{template} {kind}: moves only after user turns {:?}",
+                turns_used[kind]
+            );
+        }
+        assert_kinds_show_their_defects(&out_path, &rows);
+
+        // Read back as pair records (input a): the same ids.
+        let again = trajkit(&["pairs", &out_path, "--template", template]);
+        assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+        for (a, b) in jsonl(&again.stdout).iter().zip(&rows) {
+            for column in ["prompt_ids", "chosen_ids", "rejected_ids"] {
+                assert_eq!(a[column], b[column], "{template} {}: {column}", b["id"]);
+            }
+        }
+    }
+
+    // Without the bound every applicable move gives a pair; only the last turn gives fewer kinds.
+    let all = jsonl(&trajkit(&["pairs", input, "--synthesize", "all", "--seed", "7", "--max-per-kind", "0"]).stdout);
+    assert!(all.len() > bounded + 100, "{} vs {bounded}", all.len());
+    let last = jsonl(&trajkit(&["pairs", input, "--synthesize", "all", "--expand", "conversation"]).stdout);
+    let last_kinds: std::collections::BTreeSet<&str> = last.iter().filter_map(|r| r["kind"].as_str()).collect();
+    assert!(last_kinds.len() < 7, "{last_kinds:?}");
+}
+
+/// `validate` on a pair file: the chosen side has no errors and the rejected side shows its kind's
+/// finding (the chosen side does not).
+fn assert_kinds_show_their_defects(path: &str, rows: &[Value]) {
+    let validated = trajkit(&["validate", path, "--format", "json"]);
+    let findings = jsonl(&validated.stdout);
+    for row in rows {
+        let id = row["id"].as_str().unwrap();
+        let of = |prefix: &str| -> Vec<(&str, &str)> {
+            findings
+                .iter()
+                .filter(|f| f["id"] == id && f["path"].as_str().unwrap_or("").starts_with(prefix))
+                .map(|f| (f["code"].as_str().unwrap(), f["severity"].as_str().unwrap()))
+                .collect()
+        };
+        let (prompt, chosen, rejected) = (of("prompt"), of("chosen"), of("rejected"));
+        assert!(prompt.iter().chain(&chosen).all(|(_, s)| *s != "error"), "{id}: chosen side has errors: {chosen:?}");
+        let expected = match row["kind"].as_str().unwrap() {
+            "guessed_argument" => "ungrounded_argument",
+            "ignores_result" => "unused_result",
+            "repeated_call" => "duplicate_call",
+            "malformed_call" => "malformed_call",
+            _ => continue,
+        };
+        assert!(rejected.iter().any(|(c, _)| *c == expected), "{id}: rejected lacks {expected}: {rejected:?}");
+        assert!(!chosen.iter().any(|(c, _)| *c == expected), "{id}: chosen has {expected}");
+    }
 }

@@ -10,7 +10,7 @@ use super::{Exit, Output};
 use crate::cli::{ExpandArg, InputFlags, PairsArgs};
 use trajkit::ingest::{self, Problem};
 use trajkit::pairs::input::read_pair;
-use trajkit::pairs::synthesize::{synthesize, Kind, SynthOptions};
+use trajkit::pairs::synthesize::{synthesize, Kind, Skip, SynthOptions};
 use trajkit::pairs::tokenize::tokenize_pair;
 use trajkit::pairs::{check_side, Pair, RowForm, Side};
 use trajkit::parse::Format;
@@ -21,7 +21,8 @@ use trajkit::validate::{Finding, RecordReport};
 /// What one input record became.
 struct Outcome {
     rows: Vec<Result<serde_json::Value, (String, Problem)>>,
-    skipped: Vec<(Kind, String)>,
+    /// With --synthesize: what each kind made of the record's assistant moves.
+    synth: Option<SynthCounts>,
     /// The record itself could not be read.
     error: Option<Problem>,
 }
@@ -62,12 +63,13 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
         kinds,
         per_turn: matches!(args.expand, ExpandArg::PerTurn),
         seed: args.seed,
+        max_per_kind: (args.max_per_kind > 0).then_some(args.max_per_kind),
         max_per_record: args.max_per_record,
         format,
     });
 
     let work = |record: &trajkit::source::RawRecord| -> Outcome {
-        let fail = |p: Problem| Outcome { rows: Vec::new(), skipped: Vec::new(), error: Some(p) };
+        let fail = |p: Problem| Outcome { rows: Vec::new(), synth: None, error: Some(p) };
         let text = match &record.text {
             Ok(t) => t,
             Err(e) => return fail(Problem::new("invalid_utf8", "", e.clone())),
@@ -77,16 +79,16 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
             Err(e) => return fail(Problem::new("invalid_json", "", format!("not valid JSON: {e}"))),
         };
         let fallback = format!("{}:{}", record.location.file, record.location.line);
-        let (pairs, skipped): (Vec<Pair>, Vec<(Kind, String)>) = match &synth {
+        let (pairs, counts): (Vec<Pair>, Option<SynthCounts>) = match &synth {
             Some(options) => match ingest::ingest_value(value, &fallback, &ingest) {
                 Ok(ingested) => {
                     let s = synthesize(&ingested.conversation, options);
-                    (s.pairs, s.skipped)
+                    (s.pairs, Some(SynthCounts { moves: s.moves, applied: s.applied, skipped: s.skipped }))
                 }
                 Err(e) => return fail(e.0),
             },
             None => match read_pair(&value, &fallback, &ingest) {
-                Ok(pair) => (vec![pair], Vec::new()),
+                Ok(pair) => (vec![pair], None),
                 Err(p) => return fail(p),
             },
         };
@@ -102,7 +104,7 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
                 Ok(pair.to_row(form.clone(), tokens.as_ref()))
             })
             .collect();
-        Outcome { rows, skipped, error: None }
+        Outcome { rows, synth: counts, error: None }
     };
 
     let pool = thread_pool(None)?;
@@ -119,8 +121,8 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
             }
             return Ok(true);
         }
-        for (kind, why) in outcome.skipped {
-            *summary.skipped.entry((kind.as_str(), why)).or_default() += 1;
+        if let Some(counts) = outcome.synth {
+            summary.add(counts);
         }
         for row in outcome.rows {
             match row {
@@ -149,7 +151,30 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
     }
     out.finish()?;
     eprint!("{}", summary.text());
+    if let Some(path) = &args.report {
+        std::fs::write(path, summary.json().to_string() + "\n").with_context(|| format!("--report {path}"))?;
+    }
     Ok(Exit::Success)
+}
+
+/// What synthesis made of one record.
+struct SynthCounts {
+    moves: usize,
+    applied: Vec<(Kind, usize)>,
+    skipped: Vec<(Kind, Skip)>,
+}
+
+/// One kind over the whole input.
+#[derive(Default)]
+struct KindCounts {
+    /// Records with at least one move the kind applied to.
+    records: usize,
+    /// Moves it applied to (before --max-per-kind / --max-per-record).
+    moves: usize,
+    /// Moves it did not apply to, by reason.
+    skipped: BTreeMap<Skip, usize>,
+    /// Records where it applied to no move, by the reason most of their moves gave.
+    records_skipped: BTreeMap<Skip, usize>,
 }
 
 #[derive(Default)]
@@ -157,12 +182,59 @@ struct Summary {
     records: usize,
     written: usize,
     kinds: BTreeMap<String, usize>,
-    /// (kind, reason) → records
-    skipped: BTreeMap<(&'static str, String), usize>,
+    /// With --synthesize: assistant moves considered, and what each kind made of them.
+    moves: usize,
+    synthesized: BTreeMap<Kind, KindCounts>,
     rejected: Vec<String>,
 }
 
 impl Summary {
+    fn add(&mut self, counts: SynthCounts) {
+        self.moves += counts.moves;
+        for (kind, n) in counts.applied {
+            let k = self.synthesized.entry(kind).or_default();
+            k.moves += n;
+            k.records += usize::from(n > 0);
+            let mut here: BTreeMap<Skip, usize> = BTreeMap::new();
+            for &(_, why) in counts.skipped.iter().filter(|(k, _)| *k == kind) {
+                *here.entry(why).or_default() += 1;
+            }
+            for (&why, &m) in &here {
+                *k.skipped.entry(why).or_default() += m;
+            }
+            if n == 0 {
+                // The commonest reason, one that is not just the other shape of move first; on a
+                // tie, the first in the order of `Skip`.
+                let main = here
+                    .iter()
+                    .max_by(|a, b| (!a.0.is_shape(), a.1).cmp(&(!b.0.is_shape(), b.1)).then(b.0.cmp(a.0)))
+                    .map(|(w, _)| *w);
+                *k.records_skipped.entry(main.unwrap_or(Skip::NoAssistantMove)).or_default() += 1;
+            }
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let mut kinds = serde_json::Map::new();
+        for (kind, k) in &self.synthesized {
+            let by = |m: &BTreeMap<Skip, usize>| -> serde_json::Value {
+                m.iter().map(|(w, n)| (w.code().to_string(), serde_json::Value::from(*n))).collect()
+            };
+            kinds.insert(
+                kind.as_str().into(),
+                serde_json::json!({
+                    "records": k.records,
+                    "moves": k.moves,
+                    "pairs": self.kinds.get(kind.as_str()).copied().unwrap_or(0),
+                    "skipped_moves": by(&k.skipped),
+                    "skipped_records": by(&k.records_skipped),
+                }),
+            );
+        }
+        serde_json::json!({"records": self.records, "moves": self.moves, "pairs": self.written,
+            "rejected": self.rejected.len(), "kinds": kinds})
+    }
+
     fn text(&self) -> String {
         let mut s = String::new();
         for line in self.rejected.iter().take(20) {
@@ -180,10 +252,27 @@ impl Summary {
         for (kind, n) in &self.kinds {
             s.push_str(&format!("  {kind:<24} {n:>6}\n"));
         }
-        if !self.skipped.is_empty() {
-            s.push_str("skipped (kind did not apply):\n");
-            for ((kind, why), n) in &self.skipped {
-                s.push_str(&format!("  {kind:<24} {n:>6} record(s): {why}\n"));
+        if self.synthesized.is_empty() {
+            return s;
+        }
+        s.push_str(&format!(
+            "synthesized from {} assistant moves in {} records:\n  {:<24} {:>9} {:>9} {:>7}\n",
+            self.moves, self.records, "kind", "records", "moves", "pairs"
+        ));
+        for (kind, k) in &self.synthesized {
+            let pairs = self.kinds.get(kind.as_str()).copied().unwrap_or(0);
+            s.push_str(&format!("  {:<24} {:>9} {:>9} {pairs:>7}\n", kind.as_str(), k.records, k.moves));
+        }
+        s.push_str("skipped moves by reason (records where the kind made no pair, by their commonest reason):\n");
+        for (kind, k) in &self.synthesized {
+            for (why, n) in &k.skipped {
+                let records = k.records_skipped.get(why).copied().unwrap_or(0);
+                s.push_str(&format!(
+                    "  {:<24} {:<30} {n:>6} moves {records:>5} records  {}\n",
+                    kind.as_str(),
+                    why.code(),
+                    why.text()
+                ));
             }
         }
         s
