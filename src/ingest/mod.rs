@@ -190,9 +190,22 @@ pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &Ingest
             conversation.tools = tools.clone();
         }
     }
+    unfinished(&conversation, &mut cx);
     trailing_user_messages(&mut conversation, options.drop_trailing_user, &mut cx);
     check_calls(&conversation, &mut cx);
     Ok(Recovered { ingested: Ingested { conversation, warnings: cx.warnings }, errors: cx.errors })
+}
+
+/// A record whose last assistant move is a tool step (trailing user messages aside) teaches the
+/// model to stop after a call or a result; it converts, with a warning, in every input format alike.
+fn unfinished(conversation: &Conversation, cx: &mut Context) {
+    let Some(last) = conversation.messages.iter().rev().find(|m| m.role != Role::User) else { return };
+    let what = match last.role {
+        Role::Tool => "a tool result",
+        Role::Assistant if !last.tool_calls.is_empty() => "a tool call",
+        _ => return,
+    };
+    cx.warn("unfinished", last.origin.clone(), format!("the record ends on {what} with no final answer"));
 }
 
 /// Real logs often end on a user message nobody answered ("Thank you so much!"). Kept, the row is
