@@ -19,6 +19,7 @@
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
+pub mod batch;
 pub mod check;
 pub mod conversation;
 pub mod emit;

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
+use super::settings::resolve;
 use super::{Exit, Output};
 use crate::cli::{EvalArgs, OutputFlags, ReportFormatArg};
 use trajkit::conversation::ArgumentsForm;
@@ -16,7 +17,7 @@ use trajkit::eval::task::{prompt_text, GoldSet};
 use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
 use trajkit::ingest::IngestOptions;
 use trajkit::parse::{Format, ParseError};
-use trajkit::render::{load, ChatTemplate, Date, RenderOptions};
+use trajkit::render::{ChatTemplate, RenderOptions};
 use trajkit::source::RecordReader;
 use trajkit::tokenize::{TextTokenizer, TokenizerSource};
 
@@ -35,25 +36,17 @@ pub(crate) struct Reader {
 
 impl Reader {
     pub fn new(flags: &OutputFlags) -> Result<Reader> {
-        let date = match &flags.date {
-            Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-            None => Date::today(),
-        };
         let format = match &flags.parser {
             Some(name) => Format::parse(name)
                 .with_context(|| format!("--parser {name}: expected qwen3, chatml, harmony or hermes"))?,
             None => Format::for_template(&flags.template),
         };
-        let loaded = load::load(&flags.template, None, date)?;
-        let tokenizer_source = match &flags.tokenizer {
-            Some(spec) => Some(TokenizerSource::parse(spec)),
-            None => loaded.tokenizer.clone(),
-        };
+        let resolved = resolve(&flags.template, None, flags.tokenizer.as_deref(), flags.date.as_deref())?;
         Ok(Reader {
             format,
-            template: loaded.template,
-            render: RenderOptions { date, ..Default::default() },
-            tokenizer_source,
+            template: resolved.template,
+            render: RenderOptions { date: resolved.date, ..Default::default() },
+            tokenizer_source: resolved.tokenizer,
             tokenizer: OnceLock::new(),
         })
     }

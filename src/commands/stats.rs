@@ -33,9 +33,7 @@ pub fn run(args: StatsArgs) -> Result<Exit> {
         None => None,
     };
     let work = |record: &RawRecord| -> Result<RecordStats, String> {
-        let text = record.text.as_ref().map_err(|e| e.clone())?;
-        let fallback = record.location.to_string();
-        let ingested = ingest::ingest(text, &fallback, &converter.ingest).map_err(|e| e.0.to_string())?;
+        let ingested = ingest::read(record, &converter.ingest).map_err(|e| e.to_string())?;
         let conversation = ingested.conversation;
         let class = classify(&conversation);
         let tools_offered = conversation.tool_names().into_iter().map(str::to_string).collect();
