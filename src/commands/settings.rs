@@ -2,20 +2,26 @@
 //! date, the converter, and how records are read. The record loop itself is the library's
 //! [`trajkit::batch`]; this module depends on `cli`, never the other way round.
 
+use std::sync::OnceLock;
+
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::{
-    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, ReasoningArg, ReasoningEffortArg, RenderFlags,
+    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags, ReasoningArg, ReasoningEffortArg,
+    RenderFlags,
 };
 use trajkit::conversation::normalize_tool;
+use trajkit::eval::task::GoldSet;
+use trajkit::eval::{prediction, SchemaCache};
 use trajkit::ingest::{IngestOptions, InputFormat};
+use trajkit::parse::{Format, ParseError};
 use trajkit::pipeline::{Converter, Expand, Validation};
 use trajkit::render::{load, ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
+use trajkit::source::RawRecord;
 use trajkit::tokenize::{TextTokenizer, TokenizerSource};
 use trajkit::validate::Validator;
 
 pub use trajkit::batch::Selection;
-use trajkit::source::RawRecord;
 
 /// [`trajkit::batch::for_each_record`] with the commands' error type.
 pub fn for_each_record<T: Send>(
@@ -162,4 +168,68 @@ pub fn read_tools(path: &str) -> Result<Vec<serde_json::Value>> {
         bail!("--tools {path}: expected a JSON array of tool schemas");
     };
     Ok(items)
+}
+
+/// How many problem lines to print before only counting them.
+pub(crate) const SHOWN: usize = 20;
+
+/// How model outputs are read: the parser, and the tokenizer for outputs given as ids (loaded on
+/// first use: text outputs never need it).
+pub(crate) struct Reader {
+    pub format: Format,
+    pub template: ChatTemplate,
+    pub render: RenderOptions,
+    tokenizer_source: Option<TokenizerSource>,
+    tokenizer: OnceLock<Result<TextTokenizer, String>>,
+}
+
+impl Reader {
+    pub fn new(flags: &OutputFlags) -> Result<Reader> {
+        let format = match &flags.parser {
+            Some(name) => Format::parse(name)
+                .with_context(|| format!("--parser {name}: expected qwen3, chatml, harmony or hermes"))?,
+            None => Format::for_template(&flags.template),
+        };
+        let resolved = resolve(&flags.template, None, flags.tokenizer.as_deref(), flags.date.as_deref())?;
+        Ok(Reader {
+            format,
+            template: resolved.template,
+            render: RenderOptions { date: resolved.date, ..Default::default() },
+            tokenizer_source: resolved.tokenizer,
+            tokenizer: OnceLock::new(),
+        })
+    }
+
+    pub fn tokenizer(&self) -> Result<&TextTokenizer, String> {
+        self.tokenizer
+            .get_or_init(|| match &self.tokenizer_source {
+                Some(source) => TextTokenizer::load(source).map_err(|e| e.to_string()),
+                None => Err("outputs given as token ids need a tokenizer: pass --tokenizer".into()),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
+    pub fn parse(
+        &self,
+        output: &prediction::Output,
+    ) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
+        output.parse(self.format, || self.tokenizer())
+    }
+}
+
+/// Read the gold file, printing what could not be read.
+pub(crate) fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet> {
+    let gold = GoldSet::read(path, &IngestOptions::default(), cache).with_context(|| format!("cannot read {path}"))?;
+    for p in gold.problems.iter().take(SHOWN) {
+        eprintln!("warning: gold {p}");
+    }
+    if gold.problems.len() > SHOWN {
+        eprintln!("warning: … and {} more gold records that could not be read", gold.problems.len() - SHOWN);
+    }
+    if gold.tasks.is_empty() {
+        bail!("{path}: no assistant turns to evaluate");
+    }
+    Ok(gold)
 }
