@@ -171,3 +171,64 @@ impl Batches<'_> {
         Ok(batch)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(name: &str, contents: &[&str]) -> Vec<String> {
+        let dir = std::env::temp_dir().join(format!("trajkit-batch-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        contents
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let path = dir.join(format!("{i}.jsonl"));
+                std::fs::write(&path, text).unwrap();
+                path.to_string_lossy().into_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_come_back_in_input_order_and_shards_split_them() {
+        let lines: String = (0..300).map(|i| format!("{{\"n\": {i}}}\n")).collect();
+        let inputs = files("order", &[&lines, "{\"n\": 300}\n"]);
+        let pool = thread_pool(Some(4)).unwrap();
+        let mut seen = Vec::new();
+        for_each_record::<_, ReadError>(
+            &inputs,
+            &pool,
+            |r| r.index,
+            |_, index| {
+                seen.push(index);
+                Ok(true)
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..=300).collect::<Vec<_>>());
+        let selection = Selection { shard: Some(Shard::parse("1/3").unwrap()), bytes_read: None };
+        let mut taken = Vec::new();
+        for_each_selected_record::<_, ReadError>(
+            &inputs,
+            &pool,
+            &selection,
+            |r| r.index,
+            |_, index| {
+                taken.push(index);
+                Ok(taken.len() < 50)
+            },
+        )
+        .unwrap();
+        assert_eq!(taken, (0..50).map(|k| 3 * k + 1).collect::<Vec<_>>(), "every third record, stopping when told");
+    }
+
+    #[test]
+    fn an_input_that_cannot_be_opened_is_a_read_error() {
+        let pool = thread_pool(Some(1)).unwrap();
+        let missing = vec!["/nonexistent/trajkit-batch.jsonl".to_string()];
+        let err = for_each_record::<_, ReadError>(&missing, &pool, |_| (), |_, ()| Ok(true)).unwrap_err();
+        assert_eq!(err.to_string(), "cannot open /nonexistent/trajkit-batch.jsonl");
+        assert_eq!(Shard::parse("3/3"), Err("`3/3`: expected K/N with 0 <= K < N, e.g. 0/8".to_string()));
+    }
+}

@@ -337,19 +337,6 @@ impl Summary {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles_use_the_nearest_rank() {
-        let s = Summary::of(&(1..=20).collect::<Vec<_>>());
-        assert_eq!((s.min, s.median, s.p95, s.max), (1, 10, 19, 20));
-        let empty = Summary::of(&[]);
-        assert_eq!((empty.min, empty.max), (0, 0));
-    }
-}
-
 /// `stats` on a file of pairs (its first record is a pair): pairs by kind, and what each side does.
 /// `None` when the input holds trajectories.
 fn stats_if_pairs(inputs: &[String], json: bool) -> Result<Option<Exit>> {
@@ -408,4 +395,17 @@ fn stats_if_pairs(inputs: &[String], json: bool) -> Result<Option<Exit>> {
     }
     out.finish()?;
     Ok(Some(if unreadable > 0 { Exit::Problems } else { Exit::Success }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let s = Summary::of(&(1..=20).collect::<Vec<_>>());
+        assert_eq!((s.min, s.median, s.p95, s.max), (1, 10, 19, 20));
+        let empty = Summary::of(&[]);
+        assert_eq!((empty.min, empty.max), (0, 0));
+    }
 }
