@@ -160,8 +160,8 @@ pub struct ConvertArgs {
     pub output_format: Option<OutputFormatArg>,
     /// Take only part K of N of the input (0 <= K < N): the records whose index, counted from 0 across
     /// all inputs in order, is K modulo N. N processes with K = 0..N-1 split a corpus with no coordination.
-    #[arg(long, value_name = "K/N", value_parser = crate::commands::settings::Shard::parse)]
-    pub shard: Option<crate::commands::settings::Shard>,
+    #[arg(long, value_name = "K/N", value_parser = trajkit::batch::Shard::parse)]
+    pub shard: Option<trajkit::batch::Shard>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

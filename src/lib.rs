@@ -4,7 +4,10 @@
 //!
 //! ```text
 //! source     read JSONL / JSON files; every record keeps its file and line
-//!   → ingest        raw annotation, TRL/OpenAI messages, ShareGPT  → one Conversation
+//! batch      the record loop every command runs on: parallel, in input order, memory flat
+//!   → ingest        `ingest::read`, the one way every command reads a record: UTF-8, JSON checks,
+//!                   raw annotation / TRL/OpenAI messages / ShareGPT → one Conversation, `FILE:LINE` ids
+//!   → validate      (`convert --validate`) the step checks, as a pipeline step
 //!   → conversation  the canonical model (messages, tool calls, tool results, reasoning, tools)
 //!   → pipeline      policy (reasoning, train flags) and expansion (conversation / per-turn)
 //!   → render        the model's chat template (minijinja, Python-jinja compatible) → text + spans
@@ -19,6 +22,7 @@
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
+pub mod batch;
 pub mod check;
 pub mod conversation;
 pub mod emit;

@@ -1,14 +1,16 @@
-//! The whole pipeline for one record: ingest → policy → expand → render → tokenize → mask → row.
+//! The whole pipeline for one record: ingest → validate (`--validate`) → policy → expand → render →
+//! tokenize → mask → row.
 //!
 //! Each record is converted on its own (so records run in parallel and fail alone); the result is
 //! either rows or one located error, never both and never nothing.
 
 use crate::conversation::{Conversation, Role};
 use crate::emit::{self, MessageJson, Row, RowInfo};
-use crate::ingest::{self, IngestOptions, Problem};
+use crate::ingest::{self, IngestOptions, Ingested, Problem};
 use crate::render::{ChatTemplate, ReasoningPolicy, RenderError, RenderOptions};
-use crate::source::{self, Location, RawRecord};
+use crate::source::{Location, RawRecord};
 use crate::tokenize::TextTokenizer;
+use crate::validate::Validator;
 
 /// How conversations become rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -29,6 +31,22 @@ pub struct Converter {
     pub ingest: IngestOptions,
     pub render: RenderOptions,
     pub expand: Expand,
+    /// `convert --validate`: validate's checks between ingest and render.
+    pub validation: Option<Validation>,
+}
+
+/// The validation step of `convert --validate`: a record with errors is rejected with its first
+/// error's code and path, or, with `mask_bad_steps`, kept with the loss taken off the steps that
+/// have them. Its warnings replace ingest's, so each problem is reported once.
+pub struct Validation {
+    pub validator: Validator,
+    pub mask_bad_steps: bool,
+}
+
+impl Validation {
+    fn apply(&self, record: &serde_json::Value, ingested: &mut Ingested) -> Result<(), Problem> {
+        self.validator.gate(record, ingested, self.mask_bad_steps)
+    }
 }
 
 /// `--max-length`: the most tokens a row may have, and what becomes of a row over it.
@@ -136,16 +154,19 @@ impl Converter {
             problem,
             length: None,
         };
-        let text = record.text.as_ref().map_err(|e| located(None, Problem::new("invalid_utf8", "", e.clone())))?;
-        let fallback_id = format!("{}:{}", file_stem(&record.location.file), record.location.line);
-        let checked = source::check_json(text);
-        if let Some(problem) = checked.error {
-            return Err(located(checked.id, problem));
-        }
-        let ingested = ingest::ingest(text, &fallback_id, &self.ingest).map_err(|e| located(record_id(text), e.0))?;
+        let rejected = |r: ingest::Rejected| located(r.id, r.problem);
+        let parsed = ingest::parse(record).map_err(rejected)?;
+        let ingested = match &self.validation {
+            None => parsed.ingest(&self.ingest).map_err(rejected)?,
+            Some(validation) => {
+                let own_id = parsed.own_id();
+                let (mut ingested, source) = parsed.ingest_keeping(&self.ingest).map_err(rejected)?;
+                validation.apply(&source, &mut ingested).map_err(|problem| located(own_id, problem))?;
+                ingested
+            }
+        };
         let id = ingested.conversation.id.clone();
-        let warnings = checked.warnings.into_iter().chain(ingested.warnings).collect();
-        self.conversation_rows(ingested.conversation, warnings, limit)
+        self.conversation_rows(ingested.conversation, ingested.warnings, limit)
             .map_err(|(problem, length)| RecordError { length, ..located(Some(id), problem) })
     }
 
@@ -368,20 +389,6 @@ fn render_problem(e: RenderError) -> Problem {
         RenderError::Spans(_) => "spans_not_found",
     };
     Problem::new(code, "", e.to_string())
-}
-
-/// The `id` of a record that failed to convert, when its JSON is readable enough to have one.
-fn record_id(text: &str) -> Option<String> {
-    match serde_json::from_str::<serde_json::Value>(text).ok()?.get("id")? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn file_stem(file: &str) -> &str {
-    let name = file.rsplit('/').next().unwrap_or(file);
-    name.split('.').next().filter(|s| !s.is_empty()).unwrap_or(name)
 }
 
 /// The samples a conversation yields: itself, or one prefix per user turn with only that turn's

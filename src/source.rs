@@ -6,8 +6,6 @@
 //! error can point at it; blank lines are skipped, not records. No byte is dropped on the way: a line
 //! that is not UTF-8, not JSON, or cut short is a record of its own, rejected later with its place.
 
-mod scan;
-
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
@@ -15,8 +13,6 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-
-pub use scan::{check_json, JsonCheck};
 
 /// Where a record starts: the file name as given and its 1-based line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +39,16 @@ pub struct RawRecord {
 }
 
 impl RawRecord {
+    /// A record made from text in memory (a request, a test), numbered 0.
+    pub fn from_text(file: &str, line: usize, text: impl Into<String>) -> Self {
+        RawRecord {
+            location: Location { file: Arc::from(file), line },
+            index: 0,
+            text: Ok(text.into()),
+            not_text: None,
+        }
+    }
+
     /// The record as it was read, for reject reports: its text, or its bytes with every invalid
     /// UTF-8 sequence replaced by U+FFFD.
     pub fn original(&self) -> Cow<'_, str> {

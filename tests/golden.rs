@@ -24,6 +24,7 @@ fn converter(template: &str) -> Converter {
         ingest: IngestOptions::default(),
         render: RenderOptions { date: Date::parse("2026-01-15").unwrap(), ..Default::default() },
         expand: Expand::Conversation,
+        validation: None,
     }
 }
 

@@ -111,6 +111,7 @@ fn converter(template: &Path, family: &str) -> Result<Converter, String> {
         ingest: IngestOptions::default(),
         render: RenderOptions { date: date(), ..Default::default() },
         expand: Expand::Conversation,
+        validation: None,
     })
 }
 

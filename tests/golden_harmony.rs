@@ -26,6 +26,7 @@ fn converter(render: RenderOptions, expand: Expand) -> Converter {
         ingest: IngestOptions::default(),
         render,
         expand,
+        validation: None,
     }
 }
 

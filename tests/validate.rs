@@ -350,3 +350,75 @@ fn planted_defects_are_found_next_to_structural_problems() {
     }
     assert!(missed.is_empty(), "{} of {} expected findings missed:\n{}", missed.len(), 2 * total, missed.join("\n"));
 }
+
+/// Every command reads a record the same way (issue 16): on a file whose first record holds an
+/// integer beyond 64 bits and whose second, without an id, repeats a key, convert, validate, stats,
+/// pairs and eval name the records alike (`FILE:LINE` for the second) and reject or warn with the
+/// same codes. Before, validate called both records clean, stats counted the first, and convert
+/// named the second `two:2`.
+#[test]
+fn commands_read_records_alike() {
+    let dir = std::env::temp_dir().join(format!("trajkit-read-alike-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("two.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id": "big", "messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}], "n": 123456789012345678901234567890}"#,
+            "\n",
+            r#"{"messages": [{"role": "user", "content": "x", "content": "Hi"}, {"role": "assistant", "content": "Hello"}]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let second = format!("{path}:2");
+
+    // convert: record 1 rejected, record 2 written as `FILE:2` with a duplicate_key warning.
+    let rejects = dir.join("rejects.jsonl");
+    let out = trajkit(&["convert", path, "--emit", "messages", "--rejects", rejects.to_str().unwrap()]);
+    let rows: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 1, "{}", stderr(&out));
+    assert_eq!(rows[0]["id"], second.as_str());
+    let reject: Value = serde_json::from_str(std::fs::read_to_string(&rejects).unwrap().trim()).unwrap();
+    assert_eq!(
+        (reject["line"].as_u64(), reject["id"].as_str(), reject["code"].as_str()),
+        (Some(1), Some("big"), Some("number_out_of_range"))
+    );
+    assert!(
+        stderr(&out).contains(&format!("(id {second})")) && stderr(&out).contains("[duplicate_key]"),
+        "{}",
+        stderr(&out)
+    );
+
+    // validate: the same error on record 1 and the same warning on record 2.
+    let (got, code) = findings(&[path], &[]);
+    let want = [(1, "error", "number_out_of_range", "n"), (2, "warning", "duplicate_key", "messages[0].content")];
+    let want: Vec<(u64, String, String, String)> =
+        want.iter().map(|&(l, s, c, p)| (l, s.to_string(), c.to_string(), p.to_string())).collect();
+    assert_eq!(got, want);
+    assert_eq!(code, 1);
+
+    // stats: record 1 unreadable for the same reason, record 2 under the same id.
+    let per_record = dir.join("per_record.jsonl");
+    let out = trajkit(&["stats", path, "--format", "json", "--per-record", per_record.to_str().unwrap()]);
+    let totals: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((totals["records"].as_u64(), totals["unreadable"].as_u64()), (Some(1), Some(1)));
+    assert!(stderr(&out).contains("[number_out_of_range]"), "{}", stderr(&out));
+    let line: Value = serde_json::from_str(std::fs::read_to_string(&per_record).unwrap().trim()).unwrap();
+    assert_eq!(line["id"], second.as_str());
+
+    // pairs --synthesize and eval's gold reading refuse record 1 alike, and eval names record 2 the same.
+    let out = trajkit(&["pairs", "--synthesize", "all", path]);
+    assert!(
+        stderr(&out).contains(":1: n: integer") && stderr(&out).contains("[number_out_of_range]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = trajkit(&["eval", "--gold", path, "--prompts"]);
+    assert!(stderr(&out).contains("[number_out_of_range]"), "{}", stderr(&out));
+    let prompt: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim()).unwrap();
+    assert_eq!(prompt["id"], second.as_str());
+    std::fs::remove_dir_all(&dir).ok();
+}

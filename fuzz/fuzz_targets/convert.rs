@@ -45,6 +45,7 @@ fn converter(settings: u8) -> &'static Converter {
                 ..Default::default()
             },
             expand: if per_turn { Expand::PerTurn } else { Expand::Conversation },
+            validation: None,
         }
     })
 }

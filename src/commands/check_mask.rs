@@ -153,13 +153,14 @@ fn template_markers(flags: &crate::cli::RenderFlags) -> Option<TextGrammar> {
     if trajkit::render::Builtin::parse(&flags.template).is_some() && !std::path::Path::new(&flags.template).exists() {
         return None;
     }
-    let options = trajkit::render::load::LoadOptions {
-        variant: flags.template_name.as_deref(),
-        tokenizer: flags.tokenizer.as_deref(),
-        date: trajkit::render::Date::today(),
-    };
-    let loaded = trajkit::render::load::load_with(&flags.template, options).ok()?;
-    Some(loaded.template.turn_markers().clone())
+    let resolved = super::settings::resolve(
+        &flags.template,
+        flags.template_name.as_deref(),
+        flags.tokenizer.as_deref(),
+        flags.date.as_deref(),
+    )
+    .ok()?;
+    Some(resolved.template.turn_markers().clone())
 }
 
 fn check_row(row: &Checked, tok: &TextTokenizer, markers: Option<&TextGrammar>) -> Report {

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::progress::Progress;
-use super::settings::{converter, for_each_selected_record, thread_pool, Selection};
+use super::settings::{converter, for_each_selected_record, thread_pool, validation, Selection};
 use super::sink::{Prepared, RowSink};
 use super::{Exit, StagedFile};
 use crate::cli::{ConvertArgs, EmitArg, MaxRejects, TruncateArg};
@@ -40,7 +40,10 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
         bytes_per_token: converter.tokenizer.as_ref().map(bytes_per_token),
     });
     let pool = thread_pool(args.render.threads)?;
-    let converter = super::validate::with_validation(converter, args.validate, args.mask_bad_steps);
+    let mut converter = converter;
+    if args.validate {
+        converter.validation = Some(validation(&converter.ingest, args.mask_bad_steps));
+    }
     let mut out = RowSink::open(args.output.as_deref(), args.output_format, emit)?;
     let mut rejects = args.rejects.as_deref().map(StagedFile::create).transpose()?;
     let progress = Progress::new(&args.inputs, args.quiet);

@@ -4,93 +4,18 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::sync::OnceLock;
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
+use super::settings::{read_gold, Reader, SHOWN};
 use super::{Exit, Output};
-use crate::cli::{EvalArgs, OutputFlags, ReportFormatArg};
+use crate::cli::{EvalArgs, ReportFormatArg};
 use trajkit::conversation::ArgumentsForm;
 use trajkit::eval::task::{prompt_text, GoldSet};
 use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
-use trajkit::ingest::IngestOptions;
-use trajkit::parse::{Format, ParseError};
-use trajkit::render::{load, ChatTemplate, Date, RenderOptions};
+use trajkit::parse::ParseError;
 use trajkit::source::RecordReader;
-use trajkit::tokenize::{TextTokenizer, TokenizerSource};
-
-/// How many problem lines to print before only counting them.
-const SHOWN: usize = 20;
-
-/// How model outputs are read: the parser, and the tokenizer for outputs given as ids (loaded on
-/// first use: text outputs never need it).
-pub(crate) struct Reader {
-    pub format: Format,
-    pub template: ChatTemplate,
-    pub render: RenderOptions,
-    tokenizer_source: Option<TokenizerSource>,
-    tokenizer: OnceLock<Result<TextTokenizer, String>>,
-}
-
-impl Reader {
-    pub fn new(flags: &OutputFlags) -> Result<Reader> {
-        let date = match &flags.date {
-            Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-            None => Date::today(),
-        };
-        let format = match &flags.parser {
-            Some(name) => Format::parse(name)
-                .with_context(|| format!("--parser {name}: expected qwen3, chatml, harmony or hermes"))?,
-            None => Format::for_template(&flags.template),
-        };
-        let loaded = load::load(&flags.template, None, date)?;
-        let tokenizer_source = match &flags.tokenizer {
-            Some(spec) => Some(TokenizerSource::parse(spec)),
-            None => loaded.tokenizer.clone(),
-        };
-        Ok(Reader {
-            format,
-            template: loaded.template,
-            render: RenderOptions { date, ..Default::default() },
-            tokenizer_source,
-            tokenizer: OnceLock::new(),
-        })
-    }
-
-    pub fn tokenizer(&self) -> Result<&TextTokenizer, String> {
-        self.tokenizer
-            .get_or_init(|| match &self.tokenizer_source {
-                Some(source) => TextTokenizer::load(source).map_err(|e| e.to_string()),
-                None => Err("outputs given as token ids need a tokenizer: pass --tokenizer".into()),
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
-    /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
-    pub fn parse(
-        &self,
-        output: &prediction::Output,
-    ) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
-        output.parse(self.format, || self.tokenizer())
-    }
-}
-
-/// Read the gold file, printing what could not be read.
-pub(crate) fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet> {
-    let gold = GoldSet::read(path, &IngestOptions::default(), cache).with_context(|| format!("cannot read {path}"))?;
-    for p in gold.problems.iter().take(SHOWN) {
-        eprintln!("warning: gold {p}");
-    }
-    if gold.problems.len() > SHOWN {
-        eprintln!("warning: … and {} more gold records that could not be read", gold.problems.len() - SHOWN);
-    }
-    if gold.tasks.is_empty() {
-        bail!("{path}: no assistant turns to evaluate");
-    }
-    Ok(gold)
-}
 
 pub fn run(args: EvalArgs) -> Result<Exit> {
     let reader = Reader::new(&args.output_flags)?;

@@ -1,22 +1,18 @@
 //! `trajkit inspect-template`: what a chat template supports, found by probing it.
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
+use super::settings::resolve;
 use super::Exit;
 use crate::cli::InspectTemplateArgs;
-use trajkit::render::load::{load_with, LoadOptions};
 use trajkit::render::probe::{inspect, Report, Support};
-use trajkit::render::{Date, RenderOptions};
+use trajkit::render::RenderOptions;
 
 pub fn run(args: InspectTemplateArgs) -> Result<Exit> {
-    let date = match &args.date {
-        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-        None => Date::today(),
-    };
-    let options = LoadOptions { variant: args.template_name.as_deref(), tokenizer: args.tokenizer.as_deref(), date };
-    let loaded = load_with(&args.template, options)?;
-    let render = RenderOptions { date, ..Default::default() };
-    let report = inspect(&loaded.template, &render);
+    let resolved =
+        resolve(&args.template, args.template_name.as_deref(), args.tokenizer.as_deref(), args.date.as_deref())?;
+    let render = RenderOptions { date: resolved.date, ..Default::default() };
+    let report = inspect(&resolved.template, &render);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

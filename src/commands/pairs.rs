@@ -5,18 +5,17 @@ use std::collections::BTreeMap;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::settings::{for_each_record, ingest_options, thread_pool};
+use super::settings::{date, for_each_record, ingest_options, resolve, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{ExpandArg, InputFlags, PairsArgs};
 use trajkit::ingest::{self, Problem};
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::synthesize::{synthesize, Kind, Skip, SynthOptions};
 use trajkit::pairs::tokenize::tokenize_pair;
-use trajkit::pairs::{check_side, Pair, RowForm, Side};
+use trajkit::pairs::{Pair, RowForm};
 use trajkit::parse::Format;
-use trajkit::render::{load, ChatTemplate, Date, RenderOptions};
-use trajkit::tokenize::{TextTokenizer, TokenizerSource};
-use trajkit::validate::{Finding, RecordReport};
+use trajkit::render::{ChatTemplate, RenderOptions};
+use trajkit::tokenize::TextTokenizer;
 
 /// What one input record became.
 struct Outcome {
@@ -29,21 +28,13 @@ struct Outcome {
 
 pub fn run(args: PairsArgs) -> Result<Exit> {
     let kinds = args.synthesize.as_deref().map(Kind::parse_list).transpose().map_err(anyhow::Error::msg)?;
-    let date = match &args.date {
-        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-        None => Date::today(),
-    };
+    let date = date(args.date.as_deref())?;
     let tokenized: Option<(ChatTemplate, TextTokenizer)> = match &args.template {
         None => None,
         Some(t) => {
-            let options = load::LoadOptions { variant: None, tokenizer: args.tokenizer.as_deref(), date };
-            let loaded = load::load_with(t, options)?;
-            let source = match (&args.tokenizer, &loaded.tokenizer) {
-                (Some(spec), _) => TokenizerSource::parse(spec),
-                (None, Some(source)) => source.clone(),
-                (None, None) => bail!("--template {t}: no tokenizer.json next to the template; pass --tokenizer PATH"),
-            };
-            Some((loaded.template, TextTokenizer::load(&source)?))
+            let resolved = resolve(t, None, args.tokenizer.as_deref(), args.date.as_deref())?;
+            let tokenizer = resolved.load_tokenizer()?;
+            Some((resolved.template, tokenizer))
         }
     };
     let format = Format::for_template(args.template.as_deref().unwrap_or("qwen3"));
@@ -70,24 +61,19 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
 
     let work = |record: &trajkit::source::RawRecord| -> Outcome {
         let fail = |p: Problem| Outcome { rows: Vec::new(), synth: None, error: Some(p) };
-        let text = match &record.text {
-            Ok(t) => t,
-            Err(e) => return fail(Problem::new("invalid_utf8", "", e.clone())),
+        let parsed = match ingest::parse(record) {
+            Ok(parsed) => parsed,
+            Err(rejected) => return fail(rejected.problem),
         };
-        let value: serde_json::Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => return fail(Problem::new("invalid_json", "", format!("not valid JSON: {e}"))),
-        };
-        let fallback = format!("{}:{}", record.location.file, record.location.line);
         let (pairs, counts): (Vec<Pair>, Option<SynthCounts>) = match &synth {
-            Some(options) => match ingest::ingest_value(value, &fallback, &ingest) {
+            Some(options) => match parsed.ingest(&ingest) {
                 Ok(ingested) => {
                     let s = synthesize(&ingested.conversation, options);
                     (s.pairs, Some(SynthCounts { moves: s.moves, applied: s.applied, skipped: s.skipped }))
                 }
-                Err(e) => return fail(e.0),
+                Err(rejected) => return fail(rejected.problem),
             },
-            None => match read_pair(&value, &fallback, &ingest) {
+            None => match read_pair(&parsed.value, &ingest::default_id(&parsed.location), &ingest) {
                 Ok(pair) => (vec![pair], None),
                 Err(p) => return fail(p),
             },
@@ -277,97 +263,4 @@ impl Summary {
         }
         s
     }
-}
-
-/// `validate` on a pair record: both sides checked (the prompt's findings once, with the chosen
-/// side), paths into the pair. `None` when the text is not a pair record.
-pub fn validate_record(validator: &trajkit::validate::Validator, text: &str) -> Option<RecordReport> {
-    let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    if !trajkit::pairs::is_pair_record(&value) {
-        return None;
-    }
-    let id = match value.get("id") {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    };
-    let template = value.pointer("/trajkit/template").and_then(|t| t.as_str()).unwrap_or("qwen3");
-    let format = Format::for_template(template);
-    let pair = match read_pair(&value, "", &Default::default()) {
-        Ok(pair) => pair,
-        Err(p) => {
-            return Some(RecordReport {
-                id,
-                findings: vec![Finding::error(p.code, p.path, p.message)],
-                conversation: None,
-            })
-        }
-    };
-    let mut findings = check_side(validator, &pair, Side::Chosen, format);
-    findings.extend(
-        check_side(validator, &pair, Side::Rejected, format).into_iter().filter(|f| f.path.starts_with("rejected")),
-    );
-    findings.sort_by_key(|f| f.severity);
-    Some(RecordReport { id, findings, conversation: None })
-}
-
-/// `stats` on a file of pairs (its first record is a pair): pairs by kind, and what each side does.
-/// `None` when the input holds trajectories.
-pub fn stats_if_pairs(inputs: &[String], json: bool) -> Result<Option<Exit>> {
-    let first = inputs.first().and_then(|input| {
-        let mut reader = trajkit::source::RecordReader::open(input, 0).ok()?;
-        let record = reader.next()?.ok()?;
-        let value: serde_json::Value = serde_json::from_str(record.text.as_ref().ok()?).ok()?;
-        Some(trajkit::pairs::is_pair_record(&value))
-    });
-    if first != Some(true) {
-        return Ok(None);
-    }
-    let pool = thread_pool(None)?;
-    let work = |record: &trajkit::source::RawRecord| -> Result<Pair, String> {
-        let text = record.text.as_ref().map_err(|e| e.clone())?;
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        read_pair(&value, &record.location.to_string(), &Default::default()).map_err(|p| p.to_string())
-    };
-    let (mut pairs, mut unreadable) = (0usize, 0usize);
-    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
-    let mut calls: BTreeMap<&'static str, usize> = BTreeMap::new();
-    for_each_record(inputs, &pool, work, |record, pair| {
-        match pair {
-            Ok(pair) => {
-                pairs += 1;
-                *kinds.entry(pair.kind.clone().unwrap_or_else(|| "(none)".into())).or_default() += 1;
-                for side in [Side::Chosen, Side::Rejected] {
-                    if pair.answer(side).iter().any(|m| !m.tool_calls.is_empty()) {
-                        *calls.entry(side.as_str()).or_default() += 1;
-                    }
-                }
-            }
-            Err(message) => {
-                unreadable += 1;
-                eprintln!("error: {}: {message}", record.location);
-            }
-        }
-        Ok(true)
-    })?;
-    let mut out = Output::open(None)?;
-    if json {
-        let line = serde_json::json!({"pairs": pairs, "unreadable": unreadable, "kinds": kinds,
-            "chosen_with_calls": calls.get("chosen").copied().unwrap_or(0),
-            "rejected_with_calls": calls.get("rejected").copied().unwrap_or(0)});
-        out.line(&line.to_string())?;
-    } else {
-        let mut s = format!("{pairs} pairs ({unreadable} unreadable)\n\nkind                      pairs\n");
-        for (kind, n) in &kinds {
-            s.push_str(&format!("{kind:<24}  {n:>5}\n"));
-        }
-        s.push_str(&format!(
-            "\nchosen side calls a tool in {} pairs, rejected side in {}",
-            calls.get("chosen").copied().unwrap_or(0),
-            calls.get("rejected").copied().unwrap_or(0)
-        ));
-        out.line(&s)?;
-    }
-    out.finish()?;
-    Ok(Some(if unreadable > 0 { Exit::Problems } else { Exit::Success }))
 }

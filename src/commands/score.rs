@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use anyhow::{Context as _, Result};
 use serde_json::{json, Map, Value};
 
-use super::eval::{read_gold, Reader};
+use super::settings::{read_gold, Reader};
 use super::Exit;
 use crate::cli::ScoreArgs;
 use trajkit::eval::task::{tasks, tasks_with_tools, GoldSet, Task};

@@ -1,42 +1,104 @@
-//! Turning command-line flags into pipeline settings, and the parallel, order-keeping record loop
-//! every command shares.
+//! Turning command-line flags into pipeline settings: one resolver for template, tokenizer and
+//! date, the converter, and how records are read. The record loop itself is the library's
+//! [`trajkit::batch`]; this module depends on `cli`, never the other way round.
+
+use std::sync::OnceLock;
 
 use anyhow::{bail, Context as _, Result};
-use rayon::prelude::*;
 
 use crate::cli::{
-    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, ReasoningArg, ReasoningEffortArg, RenderFlags,
+    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags, ReasoningArg, ReasoningEffortArg,
+    RenderFlags,
 };
 use trajkit::conversation::normalize_tool;
+use trajkit::eval::task::GoldSet;
+use trajkit::eval::{prediction, SchemaCache};
 use trajkit::ingest::{IngestOptions, InputFormat};
-use trajkit::pipeline::{Converter, Expand};
-use trajkit::render::{load, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
-use trajkit::source::{RawRecord, RecordReader};
+use trajkit::parse::{Format, ParseError};
+use trajkit::pipeline::{Converter, Expand, Validation};
+use trajkit::render::{load, ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
+use trajkit::source::RawRecord;
 use trajkit::tokenize::{TextTokenizer, TokenizerSource};
+use trajkit::validate::Validator;
+
+pub use trajkit::batch::Selection;
+
+/// [`trajkit::batch::for_each_record`] with the commands' error type.
+pub fn for_each_record<T: Send>(
+    inputs: &[String],
+    pool: &rayon::ThreadPool,
+    work: impl Fn(&RawRecord) -> T + Sync,
+    sink: impl FnMut(&RawRecord, T) -> Result<bool>,
+) -> Result<()> {
+    trajkit::batch::for_each_record(inputs, pool, work, sink)
+}
+
+/// [`trajkit::batch::for_each_selected_record`] with the commands' error type.
+pub fn for_each_selected_record<T: Send>(
+    inputs: &[String],
+    pool: &rayon::ThreadPool,
+    selection: &Selection,
+    work: impl Fn(&RawRecord) -> T + Sync,
+    sink: impl FnMut(&RawRecord, T) -> Result<bool>,
+) -> Result<()> {
+    trajkit::batch::for_each_selected_record(inputs, pool, selection, work, sink)
+}
+
+/// `--threads`: a pool of that many workers (default: one per core).
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    Ok(trajkit::batch::thread_pool(threads)?)
+}
+
+/// `--date`: the date templates see through strftime_now; today when absent.
+pub fn date(flag: Option<&str>) -> Result<Date> {
+    match flag {
+        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD")),
+        None => Ok(Date::today()),
+    }
+}
+
+/// `--template` with `--template-name`, `--tokenizer` and `--date`, resolved the same way for every
+/// command: the template (seeing the tokenizer's special tokens), the tokenizer that goes with it
+/// (`--tokenizer`, else the template's own) and the date.
+pub struct Resolved {
+    pub template: ChatTemplate,
+    pub tokenizer: Option<TokenizerSource>,
+    pub date: Date,
+    spec: String,
+}
+
+pub fn resolve(
+    template: &str,
+    variant: Option<&str>,
+    tokenizer: Option<&str>,
+    date_flag: Option<&str>,
+) -> Result<Resolved> {
+    let date = date(date_flag)?;
+    let loaded = load::load_with(template, load::LoadOptions { variant, tokenizer, date })?;
+    let tokenizer = match tokenizer {
+        Some(spec) => Some(TokenizerSource::parse(spec)),
+        None => loaded.tokenizer,
+    };
+    Ok(Resolved { template: loaded.template, tokenizer, date, spec: template.to_string() })
+}
+
+impl Resolved {
+    /// Load the tokenizer; an error when the template has none and `--tokenizer` was not given.
+    pub fn load_tokenizer(&self) -> Result<TextTokenizer> {
+        match &self.tokenizer {
+            Some(source) => Ok(TextTokenizer::load(source)?),
+            None => bail!("--template {}: no tokenizer.json next to the template; pass --tokenizer PATH", self.spec),
+        }
+    }
+}
 
 /// Build the converter the flags describe. `with_tokenizer` is false when nothing needs tokens.
 pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter> {
-    let date = match &flags.date {
-        Some(d) => Date::parse(d).with_context(|| format!("--date {d}: expected YYYY-MM-DD"))?,
-        None => Date::today(),
-    };
-    let options =
-        load::LoadOptions { variant: flags.template_name.as_deref(), tokenizer: flags.tokenizer.as_deref(), date };
-    let loaded = load::load_with(&flags.template, options)?;
-    let tokenizer = if with_tokenizer {
-        let source = match (&flags.tokenizer, &loaded.tokenizer) {
-            (Some(spec), _) => TokenizerSource::parse(spec),
-            (None, Some(source)) => source.clone(),
-            (None, None) => {
-                bail!("--template {}: no tokenizer.json next to the template; pass --tokenizer PATH", flags.template)
-            }
-        };
-        Some(TextTokenizer::load(&source)?)
-    } else {
-        None
-    };
+    let resolved =
+        resolve(&flags.template, flags.template_name.as_deref(), flags.tokenizer.as_deref(), flags.date.as_deref())?;
+    let tokenizer = if with_tokenizer { Some(resolved.load_tokenizer()?) } else { None };
     Ok(Converter {
-        template: loaded.template,
+        template: resolved.template,
         tokenizer,
         ingest: ingest_options(&flags.input)?,
         render: RenderOptions {
@@ -46,14 +108,25 @@ pub fn converter(flags: &RenderFlags, with_tokenizer: bool) -> Result<Converter>
                 ReasoningArg::Drop => ReasoningPolicy::Drop,
             },
             train_empty_think: matches!(flags.empty_think, EmptyThinkArg::Train),
-            date,
+            date: resolved.date,
             harmony: harmony_options(&flags.harmony),
         },
         expand: match flags.expand {
             ExpandArg::Conversation => Expand::Conversation,
             ExpandArg::PerTurn => Expand::PerTurn,
         },
+        validation: None,
     })
+}
+
+/// `convert --validate [--mask-bad-steps]`: validate's checks as the step between ingest and render.
+/// The `--tools` file's own findings are printed once here.
+pub fn validation(ingest: &IngestOptions, mask_bad_steps: bool) -> Validation {
+    let (validator, tool_findings) = Validator::new(ingest.clone(), None);
+    for finding in &tool_findings {
+        eprintln!("{}: --tools {finding}", finding.severity);
+    }
+    Validation { validator, mask_bad_steps }
 }
 
 fn harmony_options(flags: &HarmonyFlags) -> HarmonyOptions {
@@ -83,7 +156,6 @@ pub fn ingest_options(flags: &InputFlags) -> Result<IngestOptions> {
             InputFormatArg::Sharegpt => InputFormat::ShareGpt,
         }),
         default_tools,
-        check: None,
         drop_trailing_user: flags.drop_trailing_user,
     })
 }
@@ -98,147 +170,66 @@ pub fn read_tools(path: &str) -> Result<Vec<serde_json::Value>> {
     Ok(items)
 }
 
-pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    let mut builder = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        builder = builder.num_threads(n.max(1));
-    }
-    Ok(builder.build()?)
+/// How many problem lines to print before only counting them.
+pub(crate) const SHOWN: usize = 20;
+
+/// How model outputs are read: the parser, and the tokenizer for outputs given as ids (loaded on
+/// first use: text outputs never need it).
+pub(crate) struct Reader {
+    pub format: Format,
+    pub template: ChatTemplate,
+    pub render: RenderOptions,
+    tokenizer_source: Option<TokenizerSource>,
+    tokenizer: OnceLock<Result<TextTokenizer, String>>,
 }
 
-/// Records are processed in batches of this many: large enough to keep every core busy, small
-/// enough that memory stays flat however long the input is.
-const BATCH: usize = 128;
-/// A batch also ends once it holds this much text, so that a file of huge records stays flat too.
-const BATCH_BYTES: usize = 64 << 20;
-
-/// `--shard K/N`: the records whose index (0-based, counted across all inputs in order) is K modulo
-/// N. Every process of N can take its part of the same inputs with no coordination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl Shard {
-    pub fn parse(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}`: expected K/N with 0 <= K < N, e.g. 0/8");
-        let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, count) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
-        if count == 0 || index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
+impl Reader {
+    pub fn new(flags: &OutputFlags) -> Result<Reader> {
+        let format = match &flags.parser {
+            Some(name) => Format::parse(name)
+                .with_context(|| format!("--parser {name}: expected qwen3, chatml, harmony or hermes"))?,
+            None => Format::for_template(&flags.template),
+        };
+        let resolved = resolve(&flags.template, None, flags.tokenizer.as_deref(), flags.date.as_deref())?;
+        Ok(Reader {
+            format,
+            template: resolved.template,
+            render: RenderOptions { date: resolved.date, ..Default::default() },
+            tokenizer_source: resolved.tokenizer,
+            tokenizer: OnceLock::new(),
+        })
     }
 
-    pub fn takes(self, record_index: usize) -> bool {
-        record_index % self.count == self.index
+    pub fn tokenizer(&self) -> Result<&TextTokenizer, String> {
+        self.tokenizer
+            .get_or_init(|| match &self.tokenizer_source {
+                Some(source) => TextTokenizer::load(source).map_err(|e| e.to_string()),
+                None => Err("outputs given as token ids need a tokenizer: pass --tokenizer".into()),
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
+    pub fn parse(
+        &self,
+        output: &prediction::Output,
+    ) -> Result<Result<trajkit::conversation::Message, ParseError>, String> {
+        output.parse(self.format, || self.tokenizer())
     }
 }
 
-/// Which records the loop takes and what it reports while reading.
-#[derive(Debug, Default, Clone)]
-pub struct Selection {
-    pub shard: Option<Shard>,
-    /// Bytes read from the input files so far (for a progress bar).
-    pub bytes_read: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
-}
-
-/// Run `work` on every record of `inputs` in parallel and hand the results to `sink` in input
-/// order. `sink` returns false to stop early.
-pub fn for_each_record<T: Send>(
-    inputs: &[String],
-    pool: &rayon::ThreadPool,
-    work: impl Fn(&RawRecord) -> T + Sync,
-    sink: impl FnMut(&RawRecord, T) -> Result<bool>,
-) -> Result<()> {
-    for_each_selected_record(inputs, pool, &Selection::default(), work, sink)
-}
-
-/// [`for_each_record`] over the records `selection` takes. Memory stays flat: records are read in
-/// batches, and while the pool converts one batch this thread hands the previous batch's results
-/// to `sink` (in order) and reads the next one, so writing overlaps converting.
-pub fn for_each_selected_record<T: Send>(
-    inputs: &[String],
-    pool: &rayon::ThreadPool,
-    selection: &Selection,
-    work: impl Fn(&RawRecord) -> T + Sync,
-    mut sink: impl FnMut(&RawRecord, T) -> Result<bool>,
-) -> Result<()> {
-    let mut batches = Batches { inputs, selection, next_input: 0, reader: None, next_index: 0 };
-    let mut current = batches.next_batch()?;
-    let mut previous: Option<(Vec<RawRecord>, Vec<T>)> = None;
-    let mut read_error = None;
-    while !current.is_empty() || previous.is_some() {
-        let mut results: Vec<T> = Vec::new();
-        let mut next: Result<Vec<RawRecord>> = Ok(Vec::new());
-        let mut handed: Result<bool> = Ok(true);
-        pool.in_place_scope(|scope| {
-            if !current.is_empty() {
-                let (batch, results, work) = (&current, &mut results, &work);
-                scope.spawn(move |_| *results = batch.par_iter().map(work).collect());
-            }
-            if let Some((records, outcomes)) = previous.take() {
-                for (record, outcome) in records.iter().zip(outcomes) {
-                    handed = sink(record, outcome);
-                    if !matches!(handed, Ok(true)) {
-                        return;
-                    }
-                }
-            }
-            if !current.is_empty() {
-                next = batches.next_batch();
-            }
-        });
-        if !handed? {
-            return Ok(());
-        }
-        previous = (!current.is_empty()).then(|| (std::mem::take(&mut current), results));
-        // A read error ends the input, after the batch already converted has been handed on.
-        current = next.unwrap_or_else(|e| {
-            read_error = Some(e);
-            Vec::new()
-        });
+/// Read the gold file, printing what could not be read.
+pub(crate) fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet> {
+    let gold = GoldSet::read(path, &IngestOptions::default(), cache).with_context(|| format!("cannot read {path}"))?;
+    for p in gold.problems.iter().take(SHOWN) {
+        eprintln!("warning: gold {p}");
     }
-    read_error.map_or(Ok(()), Err)
-}
-
-/// The selected records of all inputs, in batches.
-struct Batches<'a> {
-    inputs: &'a [String],
-    selection: &'a Selection,
-    next_input: usize,
-    reader: Option<(RecordReader, &'a str)>,
-    next_index: usize,
-}
-
-impl Batches<'_> {
-    /// Up to [`BATCH`] records or [`BATCH_BYTES`] of text; empty at the end of the last input.
-    fn next_batch(&mut self) -> Result<Vec<RawRecord>> {
-        let (mut batch, mut bytes) = (Vec::with_capacity(BATCH), 0);
-        while batch.len() < BATCH && bytes < BATCH_BYTES {
-            let Some((reader, input)) = &mut self.reader else {
-                let Some(input) = self.inputs.get(self.next_input) else { break };
-                self.next_input += 1;
-                let opened = match &self.selection.bytes_read {
-                    Some(counter) => RecordReader::open_counted(input, self.next_index, counter.clone()),
-                    None => RecordReader::open(input, self.next_index),
-                };
-                self.reader = Some((opened.with_context(|| format!("cannot open {input}"))?, input.as_str()));
-                continue;
-            };
-            let Some(record) = reader.next() else {
-                self.next_index = reader.next_index();
-                self.reader = None;
-                continue;
-            };
-            let record = record.with_context(|| format!("reading {input}"))?;
-            if self.selection.shard.is_some_and(|shard| !shard.takes(record.index)) {
-                continue;
-            }
-            bytes += record.text.as_ref().map_or(0, String::len);
-            batch.push(record);
-        }
-        Ok(batch)
+    if gold.problems.len() > SHOWN {
+        eprintln!("warning: … and {} more gold records that could not be read", gold.problems.len() - SHOWN);
     }
+    if gold.tasks.is_empty() {
+        bail!("{path}: no assistant turns to evaluate");
+    }
+    Ok(gold)
 }

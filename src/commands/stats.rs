@@ -10,6 +10,8 @@ use super::settings::{converter, for_each_record, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{FormatArg, StatsArgs};
 use trajkit::ingest;
+use trajkit::pairs::input::read_pair;
+use trajkit::pairs::{Pair, Side};
 use trajkit::source::RawRecord;
 use trajkit::validate::cases::{classify, Case, Classification, Flags};
 
@@ -23,7 +25,7 @@ struct RecordStats {
 }
 
 pub fn run(args: StatsArgs) -> Result<Exit> {
-    if let Some(exit) = super::pairs::stats_if_pairs(&args.inputs, matches!(args.format, FormatArg::Json))? {
+    if let Some(exit) = stats_if_pairs(&args.inputs, matches!(args.format, FormatArg::Json))? {
         return Ok(exit);
     }
     let converter = converter(&args.render, true)?;
@@ -33,9 +35,7 @@ pub fn run(args: StatsArgs) -> Result<Exit> {
         None => None,
     };
     let work = |record: &RawRecord| -> Result<RecordStats, String> {
-        let text = record.text.as_ref().map_err(|e| e.clone())?;
-        let fallback = record.location.to_string();
-        let ingested = ingest::ingest(text, &fallback, &converter.ingest).map_err(|e| e.0.to_string())?;
+        let ingested = ingest::read(record, &converter.ingest).map_err(|e| e.to_string())?;
         let conversation = ingested.conversation;
         let class = classify(&conversation);
         let tools_offered = conversation.tool_names().into_iter().map(str::to_string).collect();
@@ -335,6 +335,66 @@ impl Summary {
             mean: if sorted.is_empty() { 0.0 } else { sorted.iter().sum::<usize>() as f64 / sorted.len() as f64 },
         }
     }
+}
+
+/// `stats` on a file of pairs (its first record is a pair): pairs by kind, and what each side does.
+/// `None` when the input holds trajectories.
+fn stats_if_pairs(inputs: &[String], json: bool) -> Result<Option<Exit>> {
+    let first = inputs.first().and_then(|input| {
+        let mut reader = trajkit::source::RecordReader::open(input, 0).ok()?;
+        let record = reader.next()?.ok()?;
+        let value: serde_json::Value = serde_json::from_str(record.text.as_ref().ok()?).ok()?;
+        Some(trajkit::pairs::is_pair_record(&value))
+    });
+    if first != Some(true) {
+        return Ok(None);
+    }
+    let pool = thread_pool(None)?;
+    let work = |record: &trajkit::source::RawRecord| -> Result<Pair, String> {
+        let parsed = ingest::parse(record).map_err(|e| e.to_string())?;
+        read_pair(&parsed.value, &ingest::default_id(&parsed.location), &Default::default()).map_err(|p| p.to_string())
+    };
+    let (mut pairs, mut unreadable) = (0usize, 0usize);
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let mut calls: BTreeMap<&'static str, usize> = BTreeMap::new();
+    for_each_record(inputs, &pool, work, |record, pair| {
+        match pair {
+            Ok(pair) => {
+                pairs += 1;
+                *kinds.entry(pair.kind.clone().unwrap_or_else(|| "(none)".into())).or_default() += 1;
+                for side in [Side::Chosen, Side::Rejected] {
+                    if pair.answer(side).iter().any(|m| !m.tool_calls.is_empty()) {
+                        *calls.entry(side.as_str()).or_default() += 1;
+                    }
+                }
+            }
+            Err(message) => {
+                unreadable += 1;
+                eprintln!("error: {}: {message}", record.location);
+            }
+        }
+        Ok(true)
+    })?;
+    let mut out = Output::open(None)?;
+    if json {
+        let line = serde_json::json!({"pairs": pairs, "unreadable": unreadable, "kinds": kinds,
+            "chosen_with_calls": calls.get("chosen").copied().unwrap_or(0),
+            "rejected_with_calls": calls.get("rejected").copied().unwrap_or(0)});
+        out.line(&line.to_string())?;
+    } else {
+        let mut s = format!("{pairs} pairs ({unreadable} unreadable)\n\nkind                      pairs\n");
+        for (kind, n) in &kinds {
+            s.push_str(&format!("{kind:<24}  {n:>5}\n"));
+        }
+        s.push_str(&format!(
+            "\nchosen side calls a tool in {} pairs, rejected side in {}",
+            calls.get("chosen").copied().unwrap_or(0),
+            calls.get("rejected").copied().unwrap_or(0)
+        ));
+        out.line(&s)?;
+    }
+    out.finish()?;
+    Ok(Some(if unreadable > 0 { Exit::Problems } else { Exit::Success }))
 }
 
 #[cfg(test)]

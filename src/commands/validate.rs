@@ -1,7 +1,6 @@
 //! `trajkit validate`: every record, turn and step checked before anything is trained on it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use anyhow::Result;
 use serde_json::json;
@@ -9,8 +8,8 @@ use serde_json::json;
 use super::settings::{for_each_record, ingest_options, read_tools, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{FormatArg, ValidateArgs};
-use trajkit::ingest::IngestCheck;
-use trajkit::pipeline::Converter;
+use trajkit::ingest;
+use trajkit::pairs::validate_pair;
 use trajkit::validate::{Finding, RecordReport, Severity, Validator};
 
 pub fn run(args: ValidateArgs) -> Result<Exit> {
@@ -30,10 +29,24 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
             }
         }
     }
-    let work = |record: &trajkit::source::RawRecord| match &record.text {
-        Ok(text) => super::pairs::validate_record(&validator, text).unwrap_or_else(|| validator.validate(text)),
-        Err(e) => {
-            RecordReport { id: None, findings: vec![Finding::error("invalid_utf8", "", e.clone())], conversation: None }
+    // Read as every command reads a record; a pair record is checked side by side.
+    let work = |record: &trajkit::source::RawRecord| match ingest::parse(record) {
+        Ok(parsed) => match validate_pair(&validator, &parsed.value) {
+            Some(mut report) => {
+                let json_warnings = parsed.warnings.into_iter().map(|w| Finding::warning(w.code, w.path, w.message));
+                report.findings.splice(0..0, json_warnings);
+                report.findings.sort_by_key(|f| f.severity);
+                report
+            }
+            None => validator.validate_parsed(parsed),
+        },
+        Err(rejected) => {
+            let p = rejected.problem;
+            RecordReport {
+                id: rejected.id,
+                findings: vec![Finding::error(p.code, p.path, p.message)],
+                conversation: None,
+            }
         }
     };
     for_each_record(&args.inputs, &pool, work, |record, report| {
@@ -141,21 +154,4 @@ impl Summary {
         ));
         s
     }
-}
-
-/// `convert --validate`: validate's checks run on every record as ingest hands it over. A record
-/// with errors is rejected with its first error's code and path, or, with `--mask-bad-steps`, kept
-/// with the loss taken off the steps that have them.
-pub fn with_validation(mut converter: Converter, validate: bool, mask_bad_steps: bool) -> Converter {
-    if !validate {
-        return converter;
-    }
-    let (validator, tool_findings) = Validator::new(converter.ingest.clone(), None);
-    for finding in &tool_findings {
-        eprintln!("{}: --tools {finding}", finding.severity);
-    }
-    let validator = Arc::new(validator);
-    converter.ingest.check =
-        Some(IngestCheck(Arc::new(move |record, ingested| validator.gate(record, ingested, mask_bad_steps))));
-    converter
 }

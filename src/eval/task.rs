@@ -164,12 +164,7 @@ impl GoldSet {
         for record in crate::source::RecordReader::open(path, 0)? {
             let record = record?;
             set.records += 1;
-            let fallback = format!("{}:{}", record.location.file, record.location.line);
-            let ingested = match &record.text {
-                Ok(text) => crate::ingest::ingest(text, &fallback, ingest).map_err(|e| e.to_string()),
-                Err(e) => Err(e.clone()),
-            };
-            match ingested {
+            match crate::ingest::read(&record, ingest) {
                 Ok(i) => set.add(i.conversation, cache, &record.location.to_string()),
                 Err(why) => set.problems.push(format!("{}: {why}", record.location)),
             }

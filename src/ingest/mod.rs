@@ -12,7 +12,12 @@
 
 mod messages;
 mod raw;
+mod read;
+mod scan;
 mod sharegpt;
+
+pub use read::{default_id, parse, read, Parsed, Rejected};
+pub use scan::{check_json, JsonCheck};
 
 use serde_json::{Map, Value};
 use std::fmt;
@@ -94,22 +99,8 @@ pub struct IngestOptions {
     pub format: Option<InputFormat>,
     /// Tools for records that carry none (`--tools FILE`), already normalized.
     pub default_tools: Option<std::sync::Arc<Vec<Value>>>,
-    /// Run on every record once it is a conversation (`convert --validate`).
-    pub check: Option<IngestCheck>,
     /// Remove user messages that follow the last assistant output (`--drop-trailing-user`).
     pub drop_trailing_user: bool,
-}
-
-/// A check that sees each record as written and as ingested: it may refuse the record with a
-/// located problem, or change the conversation (take the loss off a bad step).
-#[derive(Clone)]
-#[allow(clippy::type_complexity)]
-pub struct IngestCheck(pub std::sync::Arc<dyn Fn(&Value, &mut Ingested) -> Result<(), Problem> + Send + Sync>);
-
-impl fmt::Debug for IngestCheck {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("IngestCheck")
-    }
 }
 
 /// A converted record plus the warnings found on the way.
@@ -119,22 +110,20 @@ pub struct Ingested {
     pub warnings: Vec<Problem>,
 }
 
-/// Parse one record's text and convert it. `fallback_id` names records that carry no `id`.
+/// Parse one record's text and convert it, without the JSON checks of [`read`] (tests, and text
+/// that is not an input record). `fallback_id` names records that carry no `id`.
 pub fn ingest(text: &str, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
     let value: Value =
         serde_json::from_str(text).map_err(|e| IngestError::new("invalid_json", "", format!("not valid JSON: {e}")))?;
     ingest_value(value, fallback_id, options)
 }
 
-/// Convert an already parsed record. A record with any structural problem is refused with the first.
+/// Convert an already parsed record (a record built in memory, such as a score request; input
+/// records go through [`read`]). A record with any structural problem is refused with the first.
 pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
-    let source = options.check.as_ref().map(|_| value.clone());
-    let Recovered { mut ingested, errors } = ingest_value_recovering(value, fallback_id, options)?;
+    let Recovered { ingested, errors } = ingest_value_recovering(value, fallback_id, options)?;
     if let Some(first) = errors.into_iter().next() {
         return Err(IngestError(first));
-    }
-    if let (Some(check), Some(source)) = (&options.check, &source) {
-        (check.0)(source, &mut ingested).map_err(IngestError)?;
     }
     Ok(ingested)
 }

@@ -89,7 +89,7 @@ fn ingest_messages(
     if let Some(tools) = map.get("tools") {
         record.insert("tools".into(), tools.clone());
     }
-    let options = IngestOptions { format: Some(InputFormat::Messages), check: None, ..options.clone() };
+    let options = IngestOptions { format: Some(InputFormat::Messages), ..options.clone() };
     let relocate = |path: &str| -> String {
         match message_index(path) {
             Some((i, rest)) if i >= prompt.len() => format!("{key}[{}]{rest}", i - prompt.len()),
@@ -158,7 +158,7 @@ fn ingest_raw(
         }
     }
     record.insert("turns".into(), Value::Array(turns));
-    let options = IngestOptions { format: Some(InputFormat::Raw), check: None, ..options.clone() };
+    let options = IngestOptions { format: Some(InputFormat::Raw), ..options.clone() };
     let turn = format!("turns[{last}].");
     let from_side = |path: &str| -> bool {
         let Some(rest) = path.strip_prefix(&turn) else { return false };

@@ -127,6 +127,38 @@ pub fn is_pair_record(record: &Value) -> bool {
     ["prompt", "chosen", "rejected"].iter().all(|k| record.get(k).is_some())
 }
 
+/// `validate` on a pair record: both sides checked (the prompt's findings once, with the chosen
+/// side), paths into the pair. `None` when the record is not a pair record.
+pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> Option<crate::validate::RecordReport> {
+    use crate::validate::{Finding, RecordReport};
+    if !is_pair_record(record) {
+        return None;
+    }
+    let id = match record.get("id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let template = record.pointer("/trajkit/template").and_then(|t| t.as_str()).unwrap_or("qwen3");
+    let format = crate::parse::Format::for_template(template);
+    let pair = match input::read_pair(record, "", &Default::default()) {
+        Ok(pair) => pair,
+        Err(p) => {
+            return Some(RecordReport {
+                id,
+                findings: vec![Finding::error(p.code, p.path, p.message)],
+                conversation: None,
+            })
+        }
+    };
+    let mut findings = check_side(validator, &pair, Side::Chosen, format);
+    findings.extend(
+        check_side(validator, &pair, Side::Rejected, format).into_iter().filter(|f| f.path.starts_with("rejected")),
+    );
+    findings.sort_by_key(|f| f.severity);
+    Some(RecordReport { id, findings, conversation: None })
+}
+
 /// Validate's checks on one side of a pair (the prompt followed by that side), with paths into the
 /// pair (`prompt[2]`, `rejected[0].tool_calls[0]`). A side that ends on a call is not `unfinished`:
 /// the environment answers next. An answer that tries to call a tool in text the template's parser

@@ -25,7 +25,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::conversation::{Conversation, Role};
-use crate::ingest::{self, IngestOptions, Ingested, Problem};
+use crate::ingest::{self, IngestOptions, Ingested, Parsed, Problem};
+use crate::source::RawRecord;
 
 pub use schema::ToolSet;
 
@@ -135,39 +136,35 @@ impl Validator {
         (Validator { ingest, default_tools }, findings)
     }
 
-    /// Ingest and check one record's text. A record that cannot be read at all (not JSON, not an
-    /// object, no known format, no list of turns or messages) is one error finding with ingest's code
-    /// and path; a record with structural problems gets each as an error finding, and every check
-    /// runs on what ingest could read of it.
-    pub fn validate(&self, text: &str) -> RecordReport {
-        let record: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                return RecordReport {
-                    id: None,
-                    findings: vec![Finding::error("invalid_json", "", format!("not valid JSON: {e}"))],
-                    conversation: None,
-                }
+    /// Check one input record, read as every command reads it ([`ingest::parse`]: UTF-8, the JSON
+    /// checks, JSON). A record that cannot be read at all (not JSON, not an object, no known format,
+    /// no list of turns or messages) is one error finding with its code and path; a record with
+    /// structural problems gets each as an error finding, and every check runs on what ingest could
+    /// read of it.
+    pub fn validate(&self, record: &RawRecord) -> RecordReport {
+        match ingest::parse(record) {
+            Ok(parsed) => self.validate_parsed(parsed),
+            Err(rejected) => {
+                RecordReport { id: rejected.id, findings: vec![error(rejected.problem)], conversation: None }
             }
-        };
-        let id = match record.get("id") {
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        };
-        match ingest::ingest_value_recovering(record.clone(), "", &self.ingest) {
-            Err(e) => {
-                RecordReport { id, findings: vec![Finding::error(e.0.code, e.0.path, e.0.message)], conversation: None }
-            }
-            Ok(ingest::Recovered { ingested, errors }) => {
-                let structural: Vec<Finding> =
-                    errors.iter().map(|e| Finding::error(e.code, e.path.clone(), e.message.clone())).collect();
+        }
+    }
+
+    /// [`validate`](Validator::validate) of a record already read as JSON; the JSON checks'
+    /// warnings (`duplicate_key`) are findings like ingest's.
+    pub fn validate_parsed(&self, parsed: Parsed) -> RecordReport {
+        let id = parsed.own_id();
+        match parsed.ingest_recovering(&self.ingest) {
+            Err(rejected) => RecordReport { id, findings: vec![error(rejected.problem)], conversation: None },
+            Ok((ingest::Recovered { ingested, errors }, record)) => {
+                let structural: Vec<Finding> = errors.into_iter().map(error).collect();
                 let mut checked = self.check(&record, &ingested);
                 checked.retain(|f| !repeats_structural(f, &structural));
+                let clean = structural.is_empty();
                 let mut findings = structural;
                 findings.extend(checked);
                 findings.sort_by_key(|f| f.severity);
-                let conversation = errors.is_empty().then_some(ingested.conversation);
+                let conversation = clean.then_some(ingested.conversation);
                 RecordReport { id, findings, conversation }
             }
         }
@@ -251,6 +248,11 @@ fn repeats_structural(finding: &Finding, structural: &[Finding]) -> bool {
     })
 }
 
+/// A problem that stops a record, as an error finding.
+fn error(problem: Problem) -> Finding {
+    Finding::error(problem.code, problem.path, problem.message)
+}
+
 /// The record's own tools as written (an array, or a JSON string holding one), for locating
 /// findings; `None` when the record carries none.
 fn record_tools(record: &Value) -> Option<Vec<Value>> {
@@ -288,7 +290,8 @@ mod tests {
 
     fn validate(record: Value) -> Vec<(&'static str, String)> {
         let (validator, _) = Validator::new(IngestOptions::default(), None);
-        validator.validate(&record.to_string()).findings.into_iter().map(|f| (f.code, f.path)).collect()
+        let record = RawRecord::from_text("t.jsonl", 1, record.to_string());
+        validator.validate(&record).findings.into_iter().map(|f| (f.code, f.path)).collect()
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use crate::ingest::Problem;
+use super::Problem;
 
 /// What the scan found: at most one error (the record is then rejected) and any warnings.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
