@@ -50,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
 DEFAULT_OUT_DIR = c.REPO_ROOT / "fixtures" / "golden" / "byo"
+DEFAULT_LONG_OUT_DIR = c.REPO_ROOT / "fixtures" / "golden" / "byo_long"
+DEFAULT_LONG_CASES = c.REPO_ROOT / "fixtures" / "golden" / "long_cases.jsonl"
 TOKENIZERS = c.REPO_ROOT / "fixtures" / "tokenizers"
 FROZEN_NOW = dt.datetime(2026, 1, 15, 12, 0, 0)
 
@@ -169,6 +171,9 @@ def main() -> int:
     p.add_argument("--trl-templates", type=Path, help="folder of TRL's chat_templates (default: the installed trl)")
     p.add_argument("--cases", type=Path, default=c.DEFAULT_CASES)
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    p.add_argument("--long-cases", type=Path, default=DEFAULT_LONG_CASES, help="long trajectories (gen_long_cases.py)")
+    p.add_argument("--long-out-dir", type=Path, default=DEFAULT_LONG_OUT_DIR)
+    p.add_argument("--no-long", action="store_true", help="skip the long trajectories")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is out of date")
     args = p.parse_args()
 
@@ -179,6 +184,7 @@ def main() -> int:
     freeze_clock()
     trl_dir = args.trl_templates or trl_templates_dir()
     cases = c.load_cases(args.cases)
+    long_cases = [] if args.no_long else c.load_cases(args.long_cases)
 
     jobs = []  # (name, template text, training text or None, family, stand-in note, template file)
     for path in sorted(trl_dir.glob("*.jinja")):
@@ -233,6 +239,16 @@ def main() -> int:
         m = meta["templates"][name]
         print(f"{name:28} {fam:12} rendered {m['rendered']:2} refused {m['refused']:2} masks {m['with_mask']:2}", file=sys.stderr)
         rc |= c.write_or_check(args.out_dir / f"{name}.jsonl", lines, args.check)
+        if long_cases:
+            long_rows = [json.loads(line) for line in generate(name, template, training, fam, long_cases, tokenizers)]
+            m["long"] = {
+                "rendered": sum("error" not in r for r in long_rows),
+                "refused": sum("error" in r for r in long_rows),
+                "with_mask": sum("assistant_masks" in r for r in long_rows),
+            }
+            print(f"{'':28} long: rendered {m['long']['rendered']:2} refused {m['long']['refused']:2} masks {m['long']['with_mask']:2}", file=sys.stderr)
+            long_lines = [c.dump_line(c.compact_row(r)) for r in long_rows]
+            rc |= c.write_or_check_gz(args.long_out_dir / f"{name}.jsonl.gz", long_lines, args.check)
     meta = {k: meta[k] for k in ("generator", "versions", "clock")} | {"templates": dict(sorted(meta["templates"].items()))}
     rc |= c.write_or_check(meta_path, [json.dumps(meta, indent=2, ensure_ascii=False) + "\n"], args.check)
     return rc
