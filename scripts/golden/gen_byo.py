@@ -25,9 +25,10 @@ see the clock frozen at 2026-01-15 12:00:00. For every case of fixtures/golden/c
                   apply_chat_template(..., tokenize=True) and to the raw `tokenizers` library's ids);
   assistant_masks only when TRL's `<name>_training.jinja` exists and renders the identical text and ids for the
                   case: its {% generation %} mask (transformers `return_assistant_tokens_mask=True`);
-  null_as_empty   only for cases with a `content: null` message: the same three fields (or `error`) for the
-                  conversation with that content written as "" -- trajkit reads null content as empty content,
-                  while transformers drops the key (see tests/golden.rs);
+  null_as_empty   only for cases with a `content: null` message or a message without `content` (an assistant
+                  message with only tool calls): the same three fields (or `error`) for the conversation with
+                  that content written as "" -- trajkit reads null and absent content as empty content, while
+                  transformers drops a null key (see tests/golden.rs);
   error           instead of text/ids when the template (or transformers) refuses the conversation; the message
                   is Jinja's, so compare whether a case is refused rather than the wording.
 
@@ -117,12 +118,12 @@ def sha256(text: str) -> str:
 
 
 def null_as_empty(case: dict) -> dict | None:
-    """The case with every `content: null` written as "", or None when it has no null content."""
-    if not any("content" in m and m["content"] is None for m in case["messages"]):
+    """The case with every `content: null` or absent content written as "", or None when it has neither."""
+    if all(m.get("content") is not None for m in case["messages"]):
         return None
     case = copy.deepcopy(case)
     for m in case["messages"]:
-        if "content" in m and m["content"] is None:
+        if m.get("content") is None:
             m["content"] = ""
     return case
 

@@ -275,11 +275,26 @@ pub fn first_line(prompt: &str) -> usize {
 /// Length of the common prefix of `a` and `b`, never cutting through a word or a tag-like token
 /// (`<|im_end|>`, `<start_of_turn>`, `[INST]`): diverging texts part at a token boundary.
 pub fn common_prefix(a: &str, b: &str) -> usize {
-    let mut i = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let mut i = equal_bytes(a.as_bytes(), b.as_bytes());
     while !a.is_char_boundary(i) || !b.is_char_boundary(i) {
         i -= 1;
     }
     i.min(atom_start(a, i)).min(atom_start(b, i))
+}
+
+/// Length of the common byte prefix, compared a block at a time (slice equality is a memcmp, so this
+/// stays fast on long renderings in unoptimized test builds too).
+fn equal_bytes(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// The start of the word or tag that position `i` falls strictly inside, else `i`.
