@@ -49,7 +49,7 @@ fn read_jsonl(path: &Path) -> Vec<Value> {
 fn mask_from_runs(runs: &Value) -> Vec<u8> {
     let mut mask = Vec::new();
     for (i, n) in runs.as_array().unwrap().iter().enumerate() {
-        mask.extend(std::iter::repeat((i % 2) as u8).take(n.as_u64().unwrap() as usize));
+        mask.extend(std::iter::repeat_n((i % 2) as u8, n.as_u64().unwrap() as usize));
     }
     mask
 }
