@@ -195,7 +195,6 @@ const MASK_CONVENTIONS: &[(&str, &[&str])] = &[
 /// Templates that write no end-of-turn token after an assistant message (docs/templates.md).
 const NO_END_OF_TURN: &[&str] = &["glm4moe"];
 
-
 #[derive(Default, Debug)]
 struct Tally {
     rows: usize,
