@@ -195,3 +195,45 @@ def write_or_check(path: Path, lines: list[str], check: bool) -> int:
     path.write_text(content, encoding="utf-8")
     print(f"wrote {path} ({len(lines)} rows)")
     return 0
+
+
+def compact_row(row: dict) -> dict:
+    """A golden row for the long-case files, kept small: no `text` (the ids are authoritative and decode to
+    it), `assistant_masks` written as run lengths (`assistant_mask_runs`: lengths of alternating runs of 0s
+    and 1s, starting with 0s); everything else as is."""
+    row = {k: v for k, v in row.items() if k != "text"}
+    for key, value in list(row.items()):
+        if isinstance(value, dict):
+            row[key] = compact_row(value)
+    mask = row.pop("assistant_masks", None)
+    if mask is not None:
+        runs, current, length = [], 0, 0
+        for bit in mask:
+            if bit == current:
+                length += 1
+            else:
+                runs.append(length)
+                current, length = bit, 1
+        runs.append(length)
+        row["assistant_mask_runs"] = runs
+    return row
+
+
+def write_or_check_gz(path: Path, lines: list[str], check: bool) -> int:
+    """Like write_or_check for a gzip file; compares the uncompressed text, writes with a zero mtime so the
+    bytes depend only on the content."""
+    content = "".join(lines).encode("utf-8")
+    if check:
+        try:
+            current = gzip.decompress(path.read_bytes())
+        except FileNotFoundError:
+            current = None
+        if current != content:
+            print(f"{path}: out of date (regenerate without --check)", file=sys.stderr)
+            return 1
+        print(f"{path}: up to date")
+        return 0
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(content, compresslevel=9, mtime=0))
+    print(f"wrote {path} ({len(lines)} rows)")
+    return 0

@@ -25,9 +25,10 @@ see the clock frozen at 2026-01-15 12:00:00. For every case of fixtures/golden/c
                   apply_chat_template(..., tokenize=True) and to the raw `tokenizers` library's ids);
   assistant_masks only when TRL's `<name>_training.jinja` exists and renders the identical text and ids for the
                   case: its {% generation %} mask (transformers `return_assistant_tokens_mask=True`);
-  null_as_empty   only for cases with a `content: null` message: the same three fields (or `error`) for the
-                  conversation with that content written as "" -- trajkit reads null content as empty content,
-                  while transformers drops the key (see tests/golden.rs);
+  null_as_empty   only for cases with a `content: null` message or a message without `content` (an assistant
+                  message with only tool calls): the same three fields (or `error`) for the conversation with
+                  that content written as "" -- trajkit reads null and absent content as empty content, while
+                  transformers drops a null key (see tests/golden.rs);
   error           instead of text/ids when the template (or transformers) refuses the conversation; the message
                   is Jinja's, so compare whether a case is refused rather than the wording.
 
@@ -50,6 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as c  # noqa: E402
 
 DEFAULT_OUT_DIR = c.REPO_ROOT / "fixtures" / "golden" / "byo"
+DEFAULT_LONG_OUT_DIR = c.REPO_ROOT / "fixtures" / "golden" / "byo_long"
+DEFAULT_LONG_CASES = c.REPO_ROOT / "fixtures" / "golden" / "long_cases.jsonl"
 TOKENIZERS = c.REPO_ROOT / "fixtures" / "tokenizers"
 FROZEN_NOW = dt.datetime(2026, 1, 15, 12, 0, 0)
 
@@ -115,12 +118,12 @@ def sha256(text: str) -> str:
 
 
 def null_as_empty(case: dict) -> dict | None:
-    """The case with every `content: null` written as "", or None when it has no null content."""
-    if not any("content" in m and m["content"] is None for m in case["messages"]):
+    """The case with every `content: null` or absent content written as "", or None when it has neither."""
+    if all(m.get("content") is not None for m in case["messages"]):
         return None
     case = copy.deepcopy(case)
     for m in case["messages"]:
-        if "content" in m and m["content"] is None:
+        if m.get("content") is None:
             m["content"] = ""
     return case
 
@@ -169,6 +172,9 @@ def main() -> int:
     p.add_argument("--trl-templates", type=Path, help="folder of TRL's chat_templates (default: the installed trl)")
     p.add_argument("--cases", type=Path, default=c.DEFAULT_CASES)
     p.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    p.add_argument("--long-cases", type=Path, default=DEFAULT_LONG_CASES, help="long trajectories (gen_long_cases.py)")
+    p.add_argument("--long-out-dir", type=Path, default=DEFAULT_LONG_OUT_DIR)
+    p.add_argument("--no-long", action="store_true", help="skip the long trajectories")
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file is out of date")
     args = p.parse_args()
 
@@ -179,6 +185,7 @@ def main() -> int:
     freeze_clock()
     trl_dir = args.trl_templates or trl_templates_dir()
     cases = c.load_cases(args.cases)
+    long_cases = [] if args.no_long else c.load_cases(args.long_cases)
 
     jobs = []  # (name, template text, training text or None, family, stand-in note, template file)
     for path in sorted(trl_dir.glob("*.jinja")):
@@ -233,6 +240,16 @@ def main() -> int:
         m = meta["templates"][name]
         print(f"{name:28} {fam:12} rendered {m['rendered']:2} refused {m['refused']:2} masks {m['with_mask']:2}", file=sys.stderr)
         rc |= c.write_or_check(args.out_dir / f"{name}.jsonl", lines, args.check)
+        if long_cases:
+            long_rows = [json.loads(line) for line in generate(name, template, training, fam, long_cases, tokenizers)]
+            m["long"] = {
+                "rendered": sum("error" not in r for r in long_rows),
+                "refused": sum("error" in r for r in long_rows),
+                "with_mask": sum("assistant_masks" in r for r in long_rows),
+            }
+            print(f"{'':28} long: rendered {m['long']['rendered']:2} refused {m['long']['refused']:2} masks {m['long']['with_mask']:2}", file=sys.stderr)
+            long_lines = [c.dump_line(c.compact_row(r)) for r in long_rows]
+            rc |= c.write_or_check_gz(args.long_out_dir / f"{name}.jsonl.gz", long_lines, args.check)
     meta = {k: meta[k] for k in ("generator", "versions", "clock")} | {"templates": dict(sorted(meta["templates"].items()))}
     rc |= c.write_or_check(meta_path, [json.dumps(meta, indent=2, ensure_ascii=False) + "\n"], args.check)
     return rc

@@ -275,11 +275,26 @@ pub fn first_line(prompt: &str) -> usize {
 /// Length of the common prefix of `a` and `b`, never cutting through a word or a tag-like token
 /// (`<|im_end|>`, `<start_of_turn>`, `[INST]`): diverging texts part at a token boundary.
 pub fn common_prefix(a: &str, b: &str) -> usize {
-    let mut i = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let mut i = equal_bytes(a.as_bytes(), b.as_bytes());
     while !a.is_char_boundary(i) || !b.is_char_boundary(i) {
         i -= 1;
     }
     i.min(atom_start(a, i)).min(atom_start(b, i))
+}
+
+/// Length of the common byte prefix, compared a block at a time (slice equality is a memcmp, so this
+/// stays fast on long renderings in unoptimized test builds too).
+fn equal_bytes(a: &[u8], b: &[u8]) -> usize {
+    const BLOCK: usize = 256;
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + BLOCK <= n && a[i..i + BLOCK] == b[i..i + BLOCK] {
+        i += BLOCK;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
 }
 
 /// The start of the word or tag that position `i` falls strictly inside, else `i`.
@@ -361,6 +376,13 @@ pub fn align_end(src: &str, dst: &str) -> Option<usize> {
     let rest = &src[l..];
     let hay = &dst[l..];
     let starts = atom_starts(rest);
+    let telling = |tail: &str| tail.contains(|c: char| c.is_alphanumeric()) || tag_at(tail.trim_start()).is_some();
+    // Most often `src` only has something more at this point (reasoning the longer rendering drops):
+    // `dst` goes on with a tail of the rest. Take the longest such tail, so a copy of it further on
+    // (an assistant repeating an earlier answer) is not mistaken for it.
+    if let Some(tail) = starts.iter().map(|&k| &rest[k..]).find(|t| hay.starts_with(t) && telling(t)) {
+        return Some(l + tail.len());
+    }
     let occurs = |k: usize| hay.find(&rest[starts[k]..]);
     // occurs(k) implies occurs(k + 1): find the first k where the tail occurs.
     let (mut lo, mut hi) = (0, starts.len());
@@ -372,13 +394,30 @@ pub fn align_end(src: &str, dst: &str) -> Option<usize> {
             lo = mid + 1;
         }
     }
-    let tail = &rest[*starts.get(lo)?..];
-    // A tail of blanks or punctuation alone says nothing about where the text is.
-    if !tail.contains(|c: char| c.is_alphanumeric()) && tag_at(tail.trim_start()).is_none() {
-        return None;
+    let found = starts.get(lo).map(|&k| &rest[k..]).and_then(|tail| {
+        // A tail of blanks or punctuation alone says nothing about where the text is.
+        telling(tail).then(|| hay.find(tail).map(|at| (at, tail.len()))).flatten()
+    });
+    // Only markup left (`<turn|>\n`) and no tail of it right here: the shorter rendering closed a
+    // turn that the longer one keeps open (Gemma 4 writes the content of a tool-calling message after
+    // the tool results and ends the turn only when no assistant message follows). The texts part
+    // right here; the same closer further on belongs to a later message.
+    if only_markup(rest) && found.is_none_or(|(at, _)| at > 0) {
+        return Some(l);
     }
-    let at = hay.find(tail)?;
-    Some(l + at + tail.len())
+    let (at, len) = found?;
+    Some(l + at + len)
+}
+
+/// Whether `s` is nothing but tag-like tokens and blanks (and has at least one tag).
+fn only_markup(s: &str) -> bool {
+    let mut rest = s.trim_start();
+    let mut tags = 0;
+    while let Some(n) = tag_at(rest) {
+        rest = rest[n..].trim_start();
+        tags += 1;
+    }
+    rest.is_empty() && tags > 0
 }
 
 /// `span` without the reasoning text `reasoning` and the tags and blanks around it.
