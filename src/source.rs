@@ -43,6 +43,12 @@ pub struct RawRecord {
 }
 
 impl RawRecord {
+    /// A record that did not come from a file: JSON text handed over by a caller (the Python
+    /// package), with the place it should be reported at. `line` is 1-based, `index` 0-based.
+    pub fn from_text(file: &str, line: usize, index: usize, text: String) -> RawRecord {
+        RawRecord { location: Location { file: Arc::from(file), line }, index, text: Ok(text), not_text: None }
+    }
+
     /// The record as it was read, for reject reports: its text, or its bytes with every invalid
     /// UTF-8 sequence replaced by U+FFFD.
     pub fn original(&self) -> Cow<'_, str> {
