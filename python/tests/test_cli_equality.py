@@ -134,6 +134,20 @@ def test_converter_pickles_as_its_settings_and_shares_its_engine():
     assert len(pickle.dumps(conv)) < 2000  # settings, not the tokenizer
 
 
+def test_relative_paths_load_in_a_worker_elsewhere(monkeypatch, tmp_path):
+    # A byo template given relative to the repository, unpickled where that path does not exist
+    # (Ray workers run in their own directory): it loads, and rows name it as the CLI does.
+    path, template = "fixtures/golden/cases.jsonl", "fixtures/tokenizers/llama3_1"
+    conv = trajkit.Converter(template=template, date=DATE, source=path)
+    blob = pickle.dumps(conv)
+    trajkit._ENGINES.clear()
+    monkeypatch.chdir(tmp_path)
+    copy = pickle.loads(blob)
+    text = read_lines.__globals__["ROOT"].joinpath(path).read_text().splitlines()[0]
+    assert copy.convert_lines(text) == conv.convert_lines(text)
+    assert f'"tokenizer":"{template}' in copy.convert_lines(text)[0]
+
+
 def test_bad_settings_fail_at_once():
     with pytest.raises(ValueError):
         trajkit.Converter(reasoning="sometimes")

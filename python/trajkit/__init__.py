@@ -9,7 +9,8 @@ converts.
     import datasets, trajkit
     conv = trajkit.Converter(template="qwen3")
     ds = datasets.load_dataset("text", data_files="raw.jsonl", split="train")
-    rows = ds.map(conv.convert_batch, batched=True, with_indices=True, remove_columns=["text"], num_proc=4)
+    rows = ds.map(conv.convert_batch, batched=True, with_indices=True, remove_columns=["text"],
+                  features=conv.features(), num_proc=4)
 """
 
 from __future__ import annotations
@@ -90,16 +91,30 @@ _ENGINES: Dict[tuple, Any] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def _engine(settings: Dict[str, Any]):
-    key = tuple(sorted(settings.items()))
+def _engine(settings: Dict[str, Any], cwd: str):
+    key = (tuple(sorted(settings.items())), cwd)
     engine = _ENGINES.get(key)
     if engine is None:
         with _ENGINES_LOCK:
             engine = _ENGINES.get(key)
             if engine is None:
-                engine = _native.Engine(**settings)
+                engine = _load(settings, cwd)
                 _ENGINES[key] = engine
     return engine
+
+
+def _load(settings: Dict[str, Any], cwd: str):
+    """Load the engine with relative paths read from the directory the converter was made in. The
+    paths stay as given, since rows record them (`trajkit.tokenizer`) as the CLI does; a worker
+    (Ray's in particular) may run elsewhere. Everything is read at load time."""
+    here = os.getcwd()
+    if cwd == here or not os.path.isdir(cwd):
+        return _native.Engine(**settings)
+    os.chdir(cwd)
+    try:
+        return _native.Engine(**settings)
+    finally:
+        os.chdir(here)
 
 
 class Converter:
@@ -155,14 +170,12 @@ class Converter:
             import datetime
 
             date = datetime.date.today().isoformat()
-        # Paths are made absolute so that workers with another working directory find them.
-        fix = lambda p: p if p is None or not os.path.exists(p) else os.path.abspath(p)
         self._settings = dict(
-            template=fix(template),
-            tokenizer=fix(tokenizer),
+            template=template,
+            tokenizer=tokenizer,
             template_name=template_name,
             input_format=input_format,
-            tools=fix(tools),
+            tools=tools,
             reasoning=reasoning,
             empty_think=empty_think,
             expand=expand,
@@ -178,17 +191,19 @@ class Converter:
         )
         self.on_error = on_error
         self.source = source
-        self._engine = _engine(self._settings)  # fails here, not in a worker, on bad settings
+        self._cwd = os.getcwd()  # relative paths are read from here, in any process
+        self._engine = _engine(self._settings, self._cwd)  # fails here, not in a worker, on bad settings
 
     # Pickled as its settings; the engine is looked up (or loaded once) in the process it lands in.
     def __getstate__(self):
-        return {"settings": self._settings, "on_error": self.on_error, "source": self.source}
+        return {"settings": self._settings, "on_error": self.on_error, "source": self.source, "cwd": self._cwd}
 
     def __setstate__(self, state):
         self._settings = state["settings"]
         self.on_error = state["on_error"]
         self.source = state["source"]
-        self._engine = _engine(self._settings)
+        self._cwd = state["cwd"]
+        self._engine = _engine(self._settings, self._cwd)
 
     def __repr__(self):
         shown = {k: v for k, v in self._settings.items() if v is not None}
@@ -197,6 +212,47 @@ class Converter:
     @property
     def settings(self) -> Dict[str, Any]:
         return dict(self._settings)
+
+    def features(self):
+        """The ``datasets.Features`` of ``convert_batch``'s output, to pass as ``map(features=...)``.
+
+        Without it every batch (and every ``num_proc`` shard) gets the types Arrow guesses from its
+        own rows, which differ (a shard without tool calls has messages of another struct type) and
+        cannot be joined. ``messages`` are ``List(Json())``: each message comes back exactly as the
+        CLI wrote it, without the ``None`` fields a struct type would add. Token ids and labels are
+        int32, masks int8. Needs datasets >= 5 (the ``Json`` feature).
+        """
+        from datasets import Features, Json, List, Value
+
+        info = {"template": Value("string"), "tokenizer": Value("string"), "no_loss_turns": List(Value("int64"))}
+        emit = self._settings["emit"]
+        if emit == "tokens":
+            columns = {
+                "id": Value("string"),
+                "input_ids": List(Value("int32")),
+                "assistant_masks": List(Value("int8")),
+                "labels": List(Value("int32")),
+                "messages": List(Json()),
+                "tools": Value("string"),
+                "meta": Value("string"),
+                "trajkit": info,
+            }
+        elif emit == "messages":
+            columns = {"id": Value("string"), "messages": List(Json()), "tools": Value("string"), "meta": Value("string")}
+        else:
+            columns = {"id": Value("string"), "text": Value("string"), "spans": List(List(Value("int64"))), "trajkit": info}
+        if self.on_error == "column":
+            columns[REJECT_COLUMN] = Value("string")
+        return Features(columns)
+
+    def line_features(self):
+        """The ``datasets.Features`` of ``convert_batch_lines``'s output."""
+        from datasets import Features, Value
+
+        columns = {"json": Value("string")}
+        if self.on_error == "column":
+            columns[REJECT_COLUMN] = Value("string")
+        return Features(columns)
 
     # -- one record ---------------------------------------------------------------------------
 
@@ -236,8 +292,9 @@ class Converter:
         ``indices`` (``with_indices=True``): the records' 0-based positions, so their lines are
         ``index + 1`` as in the file (and rejects and default ids match the CLI's).
 
-        Rows have the CLI's columns. A record may give several rows (``expand="per-turn"``) or
-        none, so remove the input columns (``remove_columns=...``) in ``datasets.map``.
+        Rows have the CLI's columns (``meta`` is ``None`` in rows without one). A record may give
+        several rows (``expand="per-turn"``) or none, so remove the input columns
+        (``remove_columns=...``) in ``datasets.map``, and pass ``features=converter.features()``.
         """
         texts = _batch_texts(batch)
         if indices is None:
