@@ -196,7 +196,9 @@ fn converter(s: &Settings, with_tokenizer: bool) -> anyhow::Result<Converter> {
         let source = match (&s.tokenizer, &loaded.tokenizer) {
             (Some(spec), _) => TokenizerSource::parse(spec),
             (None, Some(source)) => source.clone(),
-            (None, None) => bail!("template={:?}: no tokenizer.json next to the template; pass tokenizer=PATH", s.template),
+            (None, None) => {
+                bail!("template={:?}: no tokenizer.json next to the template; pass tokenizer=PATH", s.template)
+            }
         };
         Some(TextTokenizer::load(&source)?)
     } else {
