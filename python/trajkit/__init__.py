@@ -288,7 +288,8 @@ class Converter:
         Records come either as one ``text`` column of JSON texts (``load_dataset("text", ...)``, or
         Ray's ``read_text``): the records exactly as written; or as columns of parsed values (each
         record is rebuilt from its row of the columns; numpy arrays and scalars become Python
-        values, and ``None`` fields, which Arrow adds for keys a record lacks, are left out).
+        values, and ``None`` (or pandas' NaN) fields, which Arrow and pandas add for keys a record
+        lacks, are left out).
         ``indices`` (``with_indices=True``): the records' 0-based positions, so their lines are
         ``index + 1`` as in the file (and rejects and default ids match the CLI's).
 
@@ -392,6 +393,8 @@ def _plain(value, *, drop_none: bool):
         return out
     if isinstance(value, (list, tuple)):
         return [_plain(v, drop_none=drop_none) for v in value]
+    if drop_none and isinstance(value, float) and value != value:
+        return None  # pandas fills a missing field with NaN, and NaN is not JSON
     if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy array or scalar
         return _plain(value.tolist(), drop_none=drop_none)
     return value
