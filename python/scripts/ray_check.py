@@ -12,8 +12,9 @@ Three pipelines per input:
   output, line for line, byte for byte;
 - read_text -> map_batches(convert_batch, batch_format="pandas") -> write_parquet: the token columns,
   ids and tools must be the CLI's.
-read_json differs from the CLI where its reader reorders keys inside nested objects (the tools' JSON
-text then differs); the script reports it and does not count it as a failure.
+read_json differs from the CLI: its reader turns a field some records lack into floats (a record's
+`"reviewed": true` comes back as 1.0, so the row's meta differs); the script reports it and does not
+count it as a failure. Read records as text.
 Records without an `id` would get ids from their line, which Ray does not hand over; the inputs here
 all have ids.
 """
