@@ -39,14 +39,10 @@ pub struct RawRecord {
 }
 
 impl RawRecord {
-    /// A record made from text in memory (a request, a test), numbered 0.
-    pub fn from_text(file: &str, line: usize, text: impl Into<String>) -> Self {
-        RawRecord {
-            location: Location { file: Arc::from(file), line },
-            index: 0,
-            text: Ok(text.into()),
-            not_text: None,
-        }
+    /// A record that did not come from a file: JSON text handed over by a caller (the Python
+    /// package), with the place it should be reported at. `line` is 1-based, `index` 0-based.
+    pub fn from_text(file: &str, line: usize, index: usize, text: String) -> RawRecord {
+        RawRecord { location: Location { file: Arc::from(file), line }, index, text: Ok(text), not_text: None }
     }
 
     /// The record as it was read, for reject reports: its text, or its bytes with every invalid

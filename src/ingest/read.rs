@@ -116,7 +116,7 @@ mod tests {
     use super::*;
 
     fn record(text: &str) -> RawRecord {
-        RawRecord::from_text("data/in.jsonl", 3, text)
+        RawRecord::from_text("data/in.jsonl", 3, 2, text.to_string())
     }
 
     #[test]

@@ -290,7 +290,7 @@ mod tests {
 
     fn validate(record: Value) -> Vec<(&'static str, String)> {
         let (validator, _) = Validator::new(IngestOptions::default(), None);
-        let record = RawRecord::from_text("t.jsonl", 1, record.to_string());
+        let record = RawRecord::from_text("t.jsonl", 1, 0, record.to_string());
         validator.validate(&record).findings.into_iter().map(|f| (f.code, f.path)).collect()
     }
 

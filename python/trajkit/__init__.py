@@ -1,0 +1,427 @@
+"""trajkit in Python: agent trajectories to token-exact, loss-masked training rows, in-process.
+
+The rows are the ``trajkit convert`` rows byte for byte: the compiled module runs the library's
+conversion path and writes each row as the CLI's JSON line, which is parsed here. ``Converter`` is
+made for ``datasets.Dataset.map(batched=True, num_proc=N)`` and Ray Data ``map_batches``: it pickles
+as its settings, loads its template and tokenizer once per process, and releases the GIL while it
+converts.
+
+    import datasets, trajkit
+    conv = trajkit.Converter(template="qwen3")
+    ds = datasets.load_dataset("text", data_files="raw.jsonl", split="train")
+    rows = ds.map(conv.convert_batch, batched=True, with_indices=True, remove_columns=["text"],
+                  features=conv.features(), num_proc=4)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+from . import _native
+
+__all__ = ["Converter", "RecordError", "REJECT_COLUMN"]
+
+__version__ = _native.__version__
+
+#: The column ``convert_batch`` adds with ``on_error="column"``: the reject as a JSON object text
+#: (file, line, kind, id, code, path, message, length, record), or ``""`` for a row.
+REJECT_COLUMN = "trajkit_reject"
+
+_CHOICES = {
+    "reasoning": ("train", "context", "drop"),
+    "empty_think": ("train", "context"),
+    "expand": ("conversation", "per-turn"),
+    "emit": ("tokens", "messages", "text"),
+    "truncate": ("drop", "turns"),
+    "reasoning_effort": ("low", "medium", "high"),
+    "input_format": (None, "raw", "messages", "sharegpt"),
+    "on_error": ("raise", "column"),
+}
+
+
+class RecordError(ValueError):
+    """A record (or, with ``max_length`` and ``expand="per-turn"``, one of its rows) that could not be
+    converted, located as the CLI's ``--rejects`` lines locate it."""
+
+    def __init__(self, *, kind, file, line, id, code, path, message, length=None, record=None):
+        self.kind = kind
+        self.file = file
+        self.line = line
+        self.id = id
+        self.code = code
+        self.path = path
+        self.message = message
+        self.length = length
+        self.record = record
+        where = f"{file}:{line}" + (f" (id {id})" if id is not None else "")
+        at = f" {path}" if path else ""
+        super().__init__(f"{where}: {code}{at}: {message}")
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The reject as the CLI's ``--rejects`` line has it."""
+        out = {
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "id": self.id,
+            "code": self.code,
+            "path": self.path,
+            "message": self.message,
+        }
+        if self.length is not None:
+            out["length"] = self.length
+        out["record"] = self.record
+        return out
+
+    def __reduce__(self):
+        # Exceptions cross process boundaries (datasets' num_proc, Ray) as pickles.
+        return (_rebuild_error, (self.to_dict(),))
+
+
+def _rebuild_error(d):
+    return RecordError(**d)
+
+
+# One engine per settings per process: unpickled copies of a converter share it, so a worker loads
+# the template and tokenizer once, not once per batch.
+_ENGINES: Dict[tuple, Any] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(settings: Dict[str, Any], cwd: str):
+    key = (tuple(sorted(settings.items())), cwd)
+    engine = _ENGINES.get(key)
+    if engine is None:
+        with _ENGINES_LOCK:
+            engine = _ENGINES.get(key)
+            if engine is None:
+                engine = _load(settings, cwd)
+                _ENGINES[key] = engine
+    return engine
+
+
+def _load(settings: Dict[str, Any], cwd: str):
+    """Load the engine with relative paths read from the directory the converter was made in. The
+    paths stay as given, since rows record them (`trajkit.tokenizer`) as the CLI does; a worker
+    (Ray's in particular) may run elsewhere. Everything is read at load time."""
+    here = os.getcwd()
+    if cwd == here or not os.path.isdir(cwd):
+        return _native.Engine(**settings)
+    os.chdir(cwd)
+    try:
+        return _native.Engine(**settings)
+    finally:
+        os.chdir(here)
+
+
+class Converter:
+    """``trajkit convert`` as an object. Arguments mirror the CLI flags (``--empty-think`` is
+    ``empty_think`` and so on); see ``trajkit convert --help``.
+
+    ``on_error``: ``"raise"`` raises ``RecordError`` for the first bad record of a call;
+    ``"column"`` keeps going and returns each reject as a row whose ``trajkit_reject`` column holds
+    it (and whose other columns are empty), so ``datasets.map`` keeps every record accounted for.
+    ``source``: the file name rejects are located in and that ids of records without one are made
+    from (``<stem>:<line>``, as the CLI does).
+    ``threads``: worker threads per call (1: the calling thread; leave it at 1 under ``num_proc``).
+    """
+
+    def __init__(
+        self,
+        template: str = "qwen3",
+        tokenizer: Optional[str] = None,
+        *,
+        template_name: Optional[str] = None,
+        input_format: Optional[str] = None,
+        tools: Optional[str] = None,
+        reasoning: str = "train",
+        empty_think: str = "train",
+        expand: str = "conversation",
+        date: Optional[str] = None,
+        emit: str = "tokens",
+        max_length: Optional[int] = None,
+        truncate: str = "drop",
+        reasoning_effort: str = "medium",
+        model_identity: str = "You are ChatGPT, a large language model trained by OpenAI.",
+        knowledge_cutoff: str = "2024-06",
+        current_date: Optional[str] = None,
+        drop_trailing_user: bool = False,
+        threads: int = 1,
+        on_error: str = "raise",
+        source: str = "records",
+    ):
+        expand = expand.replace("_", "-")
+        for name, value in (
+            ("reasoning", reasoning),
+            ("empty_think", empty_think),
+            ("expand", expand),
+            ("emit", emit),
+            ("truncate", truncate),
+            ("reasoning_effort", reasoning_effort),
+            ("input_format", input_format),
+            ("on_error", on_error),
+        ):
+            if value not in _CHOICES[name]:
+                raise ValueError(f"{name}={value!r}: expected one of {[c for c in _CHOICES[name] if c]}")
+        if date is None:
+            # Fixed when the converter is made, so that every worker renders the same date.
+            import datetime
+
+            date = datetime.date.today().isoformat()
+        self._settings = dict(
+            template=template,
+            tokenizer=tokenizer,
+            template_name=template_name,
+            input_format=input_format,
+            tools=tools,
+            reasoning=reasoning,
+            empty_think=empty_think,
+            expand=expand,
+            date=date,
+            emit=emit,
+            max_length=max_length,
+            truncate=truncate,
+            reasoning_effort=reasoning_effort,
+            model_identity=model_identity,
+            knowledge_cutoff=knowledge_cutoff,
+            current_date=current_date,
+            drop_trailing_user=bool(drop_trailing_user),
+            threads=int(threads),
+        )
+        self.on_error = on_error
+        self.source = source
+        self._cwd = os.getcwd()  # relative paths are read from here, in any process
+        self._engine = _engine(self._settings, self._cwd)  # fails here, not in a worker, on bad settings
+
+    # Pickled as its settings; the engine is looked up (or loaded once) in the process it lands in.
+    def __getstate__(self):
+        return {"settings": self._settings, "on_error": self.on_error, "source": self.source, "cwd": self._cwd}
+
+    def __setstate__(self, state):
+        self._settings = state["settings"]
+        self.on_error = state["on_error"]
+        self.source = state["source"]
+        self._cwd = state["cwd"]
+        self._engine = _engine(self._settings, self._cwd)
+
+    def __repr__(self):
+        shown = {k: v for k, v in self._settings.items() if v is not None}
+        return f"trajkit.Converter({shown}, on_error={self.on_error!r})"
+
+    @property
+    def settings(self) -> Dict[str, Any]:
+        return dict(self._settings)
+
+    def features(self):
+        """The ``datasets.Features`` of ``convert_batch``'s output, to pass as ``map(features=...)``.
+
+        Without it every batch (and every ``num_proc`` shard) gets the types Arrow guesses from its
+        own rows, which differ (a shard without tool calls has messages of another struct type) and
+        cannot be joined. ``messages`` are ``List(Json())``: each message comes back exactly as the
+        CLI wrote it, without the ``None`` fields a struct type would add. Token ids and labels are
+        int32, masks int8. Needs datasets >= 5 (the ``Json`` feature).
+        """
+        from datasets import Features, Json, List, Value
+
+        info = {"template": Value("string"), "tokenizer": Value("string"), "no_loss_turns": List(Value("int64"))}
+        emit = self._settings["emit"]
+        if emit == "tokens":
+            columns = {
+                "id": Value("string"),
+                "input_ids": List(Value("int32")),
+                "assistant_masks": List(Value("int8")),
+                "labels": List(Value("int32")),
+                "messages": List(Json()),
+                "tools": Value("string"),
+                "meta": Value("string"),
+                "trajkit": info,
+            }
+        elif emit == "messages":
+            columns = {"id": Value("string"), "messages": List(Json()), "tools": Value("string"), "meta": Value("string")}
+        else:
+            columns = {"id": Value("string"), "text": Value("string"), "spans": List(List(Value("int64"))), "trajkit": info}
+        if self.on_error == "column":
+            columns[REJECT_COLUMN] = Value("string")
+        return Features(columns)
+
+    def line_features(self):
+        """The ``datasets.Features`` of ``convert_batch_lines``'s output."""
+        from datasets import Features, Value
+
+        columns = {"json": Value("string")}
+        if self.on_error == "column":
+            columns[REJECT_COLUMN] = Value("string")
+        return Features(columns)
+
+    # -- one record ---------------------------------------------------------------------------
+
+    def convert_lines(self, record, *, line: int = 1) -> List[str]:
+        """The rows of one record as the CLI's JSON lines (no line ends). ``record``: a dict or its
+        JSON text. Raises ``RecordError`` for a bad record (whatever ``on_error`` says)."""
+        text = _record_text(record)
+        lines, rejects = self._engine.convert([text], self.source, [line])[0]
+        if rejects:
+            raise _error(rejects[0], text)
+        return lines
+
+    def convert(self, record, *, line: int = 1) -> List[Dict[str, Any]]:
+        """The rows of one record as dicts. ``record``: a dict or its JSON text."""
+        return [json.loads(row) for row in self.convert_lines(record, line=line)]
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def convert_texts(self, texts: Sequence[str], lines: Optional[Sequence[int]] = None):
+        """Convert record texts; returns (row JSON lines, RecordErrors) for the whole batch, rows in
+        record order. Blank texts are skipped, as the CLI skips blank lines. ``lines``: the records'
+        1-based lines (default 1, 2, ...)."""
+        if lines is None:
+            lines = range(1, len(texts) + 1)
+        keep = [(t, int(n)) for t, n in zip(texts, lines) if not _blank(t)]
+        done = self._engine.convert([t for t, _ in keep], self.source, [n for _, n in keep])
+        return done, keep
+
+    def convert_batch(self, batch: Mapping[str, Sequence], indices: Optional[Sequence[int]] = None) -> Dict[str, list]:
+        """A column batch of records in, a column batch of rows out: the function for
+        ``datasets.Dataset.map(batched=True)`` and Ray Data ``map_batches``.
+
+        Records come either as one ``text`` column of JSON texts (``load_dataset("text", ...)``, or
+        Ray's ``read_text``): the records exactly as written; or as columns of parsed values (each
+        record is rebuilt from its row of the columns; numpy arrays and scalars become Python
+        values, and ``None`` (or pandas' NaN) fields, which Arrow and pandas add for keys a record
+        lacks, are left out).
+        ``indices`` (``with_indices=True``): the records' 0-based positions, so their lines are
+        ``index + 1`` as in the file (and rejects and default ids match the CLI's).
+
+        Rows have the CLI's columns (``meta`` is ``None`` in rows without one). A record may give
+        several rows (``expand="per-turn"``) or none, so remove the input columns
+        (``remove_columns=...``) in ``datasets.map``, and pass ``features=converter.features()``.
+        """
+        texts = _batch_texts(batch)
+        if indices is None:
+            lines = range(1, len(texts) + 1)
+        else:
+            lines = [int(i) + 1 for i in indices]
+        done, keep = self.convert_texts(texts, lines)
+        rows: List[Dict[str, Any]] = []
+        rejects: List[str] = []
+        for (row_lines, record_rejects), (text, _) in zip(done, keep):
+            for line in row_lines:
+                rows.append(json.loads(line))
+                rejects.append("")
+            for reject in record_rejects:
+                error = _error(reject, text)
+                if self.on_error == "raise":
+                    raise error
+                rows.append({"id": error.id, _REJECTED: True})
+                rejects.append(json.dumps(error.to_dict(), ensure_ascii=False))
+        return _columns(rows, rejects if self.on_error == "column" else None, self._settings["emit"])
+
+    def convert_batch_lines(self, batch: Mapping[str, Sequence], indices: Optional[Sequence[int]] = None) -> Dict[str, list]:
+        """As ``convert_batch``, but each row is one ``json`` column holding the CLI's JSON line
+        text, unparsed (plus ``trajkit_reject`` with ``on_error="column"``): the cheapest way to
+        write rows out as JSONL, and the exact bytes of ``trajkit convert``."""
+        texts = _batch_texts(batch)
+        lines = range(1, len(texts) + 1) if indices is None else [int(i) + 1 for i in indices]
+        done, keep = self.convert_texts(texts, lines)
+        out: List[str] = []
+        rejects: List[str] = []
+        for (row_lines, record_rejects), (text, _) in zip(done, keep):
+            out.extend(row_lines)
+            rejects.extend([""] * len(row_lines))
+            for reject in record_rejects:
+                error = _error(reject, text)
+                if self.on_error == "raise":
+                    raise error
+                out.append("")
+                rejects.append(json.dumps(error.to_dict(), ensure_ascii=False))
+        columns: Dict[str, list] = {"json": out}
+        if self.on_error == "column":
+            columns[REJECT_COLUMN] = rejects
+        return columns
+
+
+def _blank(text: str) -> bool:
+    return not text.strip()
+
+
+def _error(reject, text) -> RecordError:
+    kind, file, line, id, code, path, message, length = reject
+    return RecordError(
+        kind=kind, file=file, line=line, id=id, code=code, path=path, message=message, length=length, record=text
+    )
+
+
+def _record_text(record) -> str:
+    if isinstance(record, (bytes, bytearray)):
+        return bytes(record).decode("utf-8")
+    if isinstance(record, str):
+        return record
+    return json.dumps(_plain(record, drop_none=False), ensure_ascii=False)
+
+
+def _batch_texts(batch: Mapping[str, Sequence]) -> List[str]:
+    """The records of a column batch as JSON texts."""
+    if hasattr(batch, "to_dict") and not isinstance(batch, dict):  # a pandas DataFrame
+        batch = {k: batch[k].tolist() for k in batch.columns}
+    names = list(batch.keys())
+    if names == ["text"] or names == ["item"]:
+        column = batch[names[0]]
+        values = column.tolist() if hasattr(column, "tolist") else list(column)
+        if all(isinstance(v, (str, bytes)) for v in values):
+            return [v.decode("utf-8") if isinstance(v, bytes) else v for v in values]
+    columns = {k: (v.tolist() if hasattr(v, "tolist") else list(v)) for k, v in batch.items()}
+    n = len(next(iter(columns.values()), []))
+    records = []
+    for i in range(n):
+        record = {k: _plain(columns[k][i], drop_none=True) for k in names}
+        record = {k: v for k, v in record.items() if v is not None}
+        records.append(json.dumps(record, ensure_ascii=False))
+    return records
+
+
+def _plain(value, *, drop_none: bool):
+    """Python values out of numpy arrays and scalars (Ray's numpy and pandas batches), with the
+    ``None`` fields of dicts left out when ``drop_none``."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _plain(v, drop_none=drop_none)
+            if v is None and drop_none:
+                continue
+            out[k] = v
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, drop_none=drop_none) for v in value]
+    if drop_none and isinstance(value, float) and value != value:
+        return None  # pandas fills a missing field with NaN, and NaN is not JSON
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy array or scalar
+        return _plain(value.tolist(), drop_none=drop_none)
+    return value
+
+
+_TOKEN_COLUMNS = ["id", "input_ids", "assistant_masks", "labels", "messages", "tools", "meta", "trajkit"]
+_MESSAGE_COLUMNS = ["id", "messages", "tools", "meta"]
+_TEXT_COLUMNS = ["id", "text", "spans", "trajkit"]
+
+
+_REJECTED = "\0rejected"
+
+
+def _columns(rows: List[dict], rejects: Optional[List[str]], emit: str) -> Dict[str, list]:
+    """Rows as columns (a reject's row has its id and empty columns). Every batch has the same columns, whether or not
+    its rows have a ``meta`` (``None`` when they do not), so that batches concatenate."""
+    names = {"tokens": _TOKEN_COLUMNS, "messages": _MESSAGE_COLUMNS, "text": _TEXT_COLUMNS}[emit]
+    empty = {"input_ids": [], "assistant_masks": [], "labels": [], "messages": [], "spans": []}
+    columns: Dict[str, list] = {name: [] for name in names}
+    for row in rows:
+        for name in names:
+            if _REJECTED in row and name != "id":
+                columns[name].append(empty.get(name))
+            else:
+                columns[name].append(row.get(name))
+    if rejects is not None:
+        columns[REJECT_COLUMN] = rejects
+    return columns
