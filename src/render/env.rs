@@ -52,8 +52,19 @@ pub fn environment(source: &str, date: Date) -> Result<Environment<'static>, Err
         Err(Error::new(ErrorKind::InvalidOperation, format!("{RAISED}{message}")))
     });
     env.add_function("strftime_now", move |format: String| Value::from(date.strftime(&format)));
-    env.add_template_owned("chat", rewrite_generation_tags(source))?;
+    env.add_template_owned("chat", rewrite_generation_tags(&jinja_newlines(source)))?;
     Ok(env)
+}
+
+/// Jinja2 (and so transformers) reads every `\r\n` and `\r` of a template's source as `\n` before
+/// lexing; minijinja keeps them. A template saved with Windows line endings (TRL's
+/// glm4moe_training.jinja) would otherwise render `\r\n` where the model saw `\n`.
+fn jinja_newlines(source: &str) -> std::borrow::Cow<'_, str> {
+    if source.contains('\r') {
+        std::borrow::Cow::Owned(source.replace("\r\n", "\n").replace('\r', "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(source)
+    }
 }
 
 /// `tojson` as transformers defines it: `json.dumps(x, ensure_ascii=False, indent=None,
@@ -296,6 +307,16 @@ mod tests {
     fn render(source: &str, ctx: Value) -> String {
         let env = environment(source, Date { year: 2026, month: 1, day: 15 }).unwrap();
         env.get_template("chat").unwrap().render(ctx).unwrap()
+    }
+
+    #[test]
+    fn windows_line_endings_render_as_jinja2_renders_them() {
+        // Jinja2 with transformers' settings renders this as 'a\n1\nb'.
+        let got = render("a\r\n{{ x }}\rb\r\n", minijinja::context! { x => 1 });
+        assert_eq!(got, "a\n1\nb");
+        // trim_blocks sees the normalized newline after a block tag (Jinja2 gives 'x\ny' here).
+        let got = render("{% if 1 %}\r\nx\r\n{% endif %}\r\ny", minijinja::context! {});
+        assert_eq!(got, "x\ny");
     }
 
     #[test]
