@@ -194,7 +194,11 @@ fn unfinished(conversation: &Conversation, cx: &mut Context) {
         Role::Assistant if !last.tool_calls.is_empty() => "a tool call",
         _ => return,
     };
-    cx.warn("unfinished", last.origin.clone(), format!("the record ends on {what} with no final answer"));
+    cx.warn(
+        "unfinished",
+        last.origin.clone(),
+        format!("the record ends on {what} with no final answer: the model learns to stop there"),
+    );
 }
 
 /// Real logs often end on a user message nobody answered ("Thank you so much!"). Kept, the row is

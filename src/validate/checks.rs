@@ -113,8 +113,7 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
 
 /// `role_order` (a result no call waits for, a call id that matches no call), `result_count_mismatch`
 /// (calls whose results are missing when the conversation moves on), `empty_turn` (an assistant
-/// message with nothing in it), `unfinished` (the record ends on
-/// a call or a result).
+/// message with nothing in it). `unfinished` is ingest's warning, made once for every input format.
 pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
     let messages = &conversation.messages;
     // Calls still waiting for a result: (id, name), and the message that made them.
@@ -182,18 +181,6 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
                 }
             }
         }
-    }
-    // Trailing user messages (ingest's `trailing_user_turn`) do not finish a tool step.
-    match messages.iter().rev().find(|m| m.role != Role::User) {
-        Some(last) if last.role == Role::Tool || (last.role == Role::Assistant && !last.tool_calls.is_empty()) => {
-            let what = if last.role == Role::Tool { "a tool result" } else { "a tool call" };
-            out.push(Finding::warning(
-                "unfinished",
-                &last.origin,
-                format!("the record ends on {what} with no final answer: the model learns to stop there"),
-            ));
-        }
-        _ => {}
     }
 }
 

@@ -100,7 +100,7 @@ impl fmt::Display for Finding {
 
 /// Ingest warnings that validation derives again with more knowledge (the tool's schema, the exact
 /// path of the arguments, call ids), so they are not reported twice.
-const REDERIVED: &[&str] = &["unknown_tool", "call_without_tools", "arguments_not_json", "unfinished", "role_order"];
+const REDERIVED: &[&str] = &["unknown_tool", "call_without_tools", "arguments_not_json", "role_order"];
 
 /// What validation made of one record.
 #[derive(Debug, Clone)]
