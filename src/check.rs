@@ -266,6 +266,22 @@ pub fn text_turns(ids: &[u32], grammar: &TextGrammar, tok: &TextTokenizer) -> Op
     }
     kept.extend(resumed);
     kept.sort_by_key(|k| k.0);
+    // An assistant going on after its results straight into a new assistant turn, with no end
+    // marker between (DiffusionGemma writes a calling message's text after the results and opens
+    // the next answer's turn without closing that one): one run of assistant messages, as in Harmony.
+    let mut joined: Vec<usize> = Vec::new(); // bytes where a joined assistant message starts
+    let mut k = 0;
+    while k + 1 < kept.len() {
+        let (at, len, role) = kept[k];
+        let (next_at, next_len, next_role) = kept[k + 1];
+        let unclosed = !grammar.ends.iter().any(|m| text[at..next_at].contains(m.as_str()));
+        if role == "assistant" && len == 0 && next_role == "assistant" && next_len > 0 && unclosed {
+            joined.push(next_at);
+            kept.remove(k + 1);
+        } else {
+            k += 1;
+        }
+    }
     // Without an end-of-turn marker (GLM), the role token that opens the next turn is what ends an
     // assistant turn: it belongs to the assistant turn, as its end token.
     let mut borrowed_ends: Vec<(usize, usize)> = Vec::new(); // (turn index, byte of the end token)
@@ -307,7 +323,9 @@ pub fn text_turns(ids: &[u32], grammar: &TextGrammar, tok: &TextTokenizer) -> Op
             end_tokens.sort_unstable();
             end_tokens.dedup();
         }
-        out.push(Turn { role: role.to_string(), start, end, end_tokens, message_starts: vec![start] });
+        let mut message_starts = vec![start];
+        message_starts.extend(joined.iter().filter(|&&b| at < b && b < byte_end).map(|&b| token_at(b)));
+        out.push(Turn { role: role.to_string(), start, end, end_tokens, message_starts });
     }
     Some(out)
 }

@@ -200,3 +200,75 @@ fn inspect_template_reports_what_it_supports() {
     assert!(text.contains("prefix-preserving  no") && text.contains("drops old thinking yes"), "{text}");
     assert!(text.contains("mask covers it     yes"), "{text}");
 }
+
+/// Tool results written inside the calling message's turn and its text after them; an answer that
+/// follows opens a new turn without closing that one (what TRL's diffusion_gemma.jinja does).
+const LATE_TEXT_TEMPLATE: &str = r#"{%- for m in messages -%}
+{%- if m.role == 'assistant' -%}
+{{- '<|turn>model\n' -}}
+{%- for c in m.tool_calls or [] -%}
+{{- '<|tool_call>' + c.function.name + (c.function.arguments | tojson) + '<tool_call|>' -}}
+{%- endfor -%}
+{%- set ns = namespace(results=false, next=none, done=false) -%}
+{%- if m.tool_calls -%}
+{%- for j in range(loop.index0 + 1, messages | length) -%}
+{%- if not ns.done and messages[j].role == 'tool' -%}
+{{- '<|tool_response>response:' + messages[j].content + '<tool_response|>' -}}
+{%- set ns.results = true -%}
+{%- elif not ns.done -%}
+{%- set ns.done = true -%}
+{%- set ns.next = messages[j].role -%}
+{%- endif -%}
+{%- endfor -%}
+{%- endif -%}
+{{- m.content -}}
+{%- if m.tool_calls and not ns.results -%}
+{{- '<|tool_response>' -}}
+{%- elif ns.next != 'assistant' -%}
+{{- '<turn|>\n' -}}
+{%- endif -%}
+{%- elif m.role != 'tool' -%}
+{{- '<|turn>' + m.role + '\n' + m.content + '<turn|>\n' -}}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+{{- '<|turn>model\n' -}}
+{%- endif -%}"#;
+
+#[test]
+fn text_written_after_the_tool_results_is_trained_and_lints_clean() {
+    let dir = scratch("late");
+    let template = dir.join("late.jinja");
+    std::fs::write(&template, LATE_TEXT_TEMPLATE).unwrap();
+    let call =
+        |city: &str| json!({"type": "function", "function": {"name": "get_weather", "arguments": {"city": city}}});
+    let record = json!({"id": "late", "messages": [
+        {"role": "user", "content": "Weather in Oslo and Rome?"},
+        {"role": "assistant", "content": "Checking both cities now.", "tool_calls": [call("Oslo"), call("Rome")]},
+        {"role": "tool", "content": "{\"temp\": 3}"},
+        {"role": "tool", "content": "{\"temp\": 18}"},
+        {"role": "assistant", "content": "Oslo is 3 degrees, Rome 18."},
+        {"role": "user", "content": "And Paris?"},
+        {"role": "assistant", "content": "Looking up Paris.", "tool_calls": [call("Paris")]},
+        {"role": "tool", "content": "{\"temp\": 11}"},
+        {"role": "user", "content": "Thanks, that's enough."}],
+        "tools": with_tools("t")["tools"]});
+    let input = write_input(&dir, &[record]);
+    let tokenizer = Path::new(TOKENIZERS).join("qwen3");
+    let (template, tokenizer) = (template.to_str().unwrap(), tokenizer.to_str().unwrap());
+    let out = trajkit(&["convert", input.to_str().unwrap(), "--template", template, "--tokenizer", tokenizer], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let converted = dir.join("out.jsonl");
+    std::fs::write(&converted, &out.stdout).unwrap();
+    let out =
+        trajkit(&["check-mask", converted.to_str().unwrap(), "--template", template, "--tokenizer", tokenizer], &[]);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let spans: Vec<&str> = report.split('▶').skip(1).map(|s| s.split('◀').next().unwrap()).collect();
+    // The calling messages' text, after their results, is output like the calls (the first one is
+    // followed straight by the next answer's turn, the second closes its turn).
+    assert!(spans.iter().any(|s| s.starts_with("Checking both cities now.")), "{report}");
+    assert!(spans.contains(&"Looking up Paris.<turn|>\n"), "{report}");
+    // ... and not the results.
+    assert!(!spans.iter().any(|s| s.contains("temp")), "{report}");
+    assert!(report.contains("; 0 violations"), "{report}\n{}", stderr(&out));
+}

@@ -187,10 +187,9 @@ const MASK_CONVENTIONS: &[(&str, &[&str])] = &[
     ("muse_glimmer", &["<|", "|", "start", "|>", ">", "><", "assistant"]),
     // Tool results written inside the model's turn: trajkit trains the `<|tool_response>` the
     // template writes after the calls (the model emits it to hand over to the tool); TRL does not.
-    // KNOWN GAP, not a convention: in `single_call_with_preamble_content` the template writes the
-    // calling message's text after the tool results; TRL trains it, trajkit's derived span (now found,
-    // the row used to be rejected) leaves « Lisbon» and a "\n" of it untrained. To be fixed in derive.rs.
-    ("diffusion_gemma", &["<|", "|", "tool", "_", "response", ">", "><", " Lisbon", "\n"]),
+    // The text of a calling message, which this template writes after the tool results, is trained
+    // by both (derive.rs `late_text`).
+    ("diffusion_gemma", &["<|", "|", "tool", "_", "response", ">", "><"]),
 ];
 
 /// Templates that write no end-of-turn token after an assistant message (docs/templates.md).

@@ -69,18 +69,22 @@ pub fn supervise(
             continue;
         }
         let mut spans: Vec<Range<usize>> = if template.generation_tags {
-            // The template's own markers, inside this message's area.
-            rendered
-                .supervised
-                .iter()
-                .filter(|s| {
-                    (s.start < region.area.end && region.area.start < s.end)
-                        || (s.is_empty() && region.area.contains(&s.start))
-                })
-                .map(|s| s.start.max(region.area.start)..s.end.min(region.area.end))
-                .collect()
+            // The template's own markers, inside this message's area (and its late text).
+            let mut within = Vec::new();
+            for area in std::iter::once(&region.area).chain(&region.late) {
+                within.extend(
+                    rendered
+                        .supervised
+                        .iter()
+                        .filter(|s| {
+                            (s.start < area.end && area.start < s.end) || (s.is_empty() && area.contains(&s.start))
+                        })
+                        .map(|s| s.start.max(area.start)..s.end.min(area.end)),
+                );
+            }
+            within
         } else {
-            vec![region.span.clone()]
+            std::iter::once(region.span.clone()).chain(region.late.clone()).collect()
         };
         if cut_reasoning {
             if let Some(r) = message.reasoning.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
@@ -136,6 +140,10 @@ pub struct Region {
     pub span: Range<usize>,
     /// The whole message, role header included.
     pub area: Range<usize>,
+    /// The message's text when the template writes it after the tool results instead (Gemma 4 v5,
+    /// DiffusionGemma), through the end-of-turn token that may close it: the model produces it
+    /// when it resumes after the results, so it is trained like the rest of the message.
+    pub late: Option<Range<usize>>,
 }
 
 /// Renderings of the conversation cut after `n` messages, made once each.
@@ -241,9 +249,39 @@ pub fn assistant_regions(
                 "message {k}: its place in the rendering overlaps the previous one"
             )));
         }
-        regions.push(Region { message: k, span, area });
+        regions.push(Region { message: k, span, area, late: None });
+    }
+    let ends = &template.turn_markers().ends;
+    for i in 0..regions.len() {
+        let limit = regions.get(i + 1).map_or(full.len(), |r| r.area.start);
+        let r = &regions[i];
+        regions[i].late = late_text(full, &messages[r.message], r.span.clone(), limit, ends);
     }
     Ok(regions)
+}
+
+/// Where a calling message's text sits when the template writes it after the tool results, not
+/// in the message's own span: its last copy between the span and `limit` (the next assistant
+/// message), with an end-of-turn token right after it and the blanks that follow that token.
+fn late_text(
+    full: &str,
+    message: &crate::conversation::Message,
+    span: Range<usize>,
+    limit: usize,
+    ends: &[String],
+) -> Option<Range<usize>> {
+    let content = message.content.trim();
+    if message.tool_calls.is_empty() || content.is_empty() || full[span.clone()].contains(content) {
+        return None;
+    }
+    let start = span.end + full[span.end..limit].rfind(content)?;
+    let mut end = start + content.len();
+    if let Some(n) = ends.iter().filter(|e| full[end..limit].starts_with(e.as_str())).map(String::len).max() {
+        end += n;
+        let rest = &full[end..limit];
+        end += rest.len() - rest.trim_start().len();
+    }
+    Some(start..end)
 }
 
 /// The generation prompt after a user message (`<|im_start|>assistant\n`): from the first user

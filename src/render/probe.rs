@@ -19,6 +19,8 @@ const ANSWER2: &str = "Probeanswer2";
 const REASONING: &str = "Probereasoning1";
 const REASONING2: &str = "Probereasoning2";
 const RESULT: &str = "Proberesult1";
+/// The text of a message that also calls a tool.
+const SAID: &str = "Probecall";
 const TOOL: &str = "probe_weather";
 const TOOL2: &str = "probe_time";
 
@@ -195,22 +197,30 @@ impl<'a> Prober<'a> {
     /// The closing tag of a tool result, when the template writes results inside the assistant's
     /// turn and the assistant goes on after it without a header (Gemma 4: `<tool_response|>`).
     fn tool_result_end(&self) -> Option<String> {
-        let messages = [user(USER), call(&[TOOL]), result(TOOL, RESULT), answer(ANSWER)];
-        let text = self.render(&messages, true, false).ok()?;
-        let at = text.find(RESULT)? + RESULT.len();
-        let before_answer = &text[at..text.find(ANSWER)?];
         let header = self.generation_prompt().map(|p| p[..first_line(&p)].to_string()).unwrap_or_default();
-        if !header.trim().is_empty() && before_answer.contains(header.trim()) {
-            return None; // the answer opens a turn of its own
-        }
-        last_tag(before_answer)
+        // The last tag between the result and `next`, unless `next` opens a turn of its own.
+        let closer_before = |messages: &[Value], next: &str| {
+            let text = self.render(messages, true, false).ok()?;
+            let at = text.find(RESULT)? + RESULT.len();
+            let between = &text[at..at + text[at..].find(next)?];
+            if !header.trim().is_empty() && between.contains(header.trim()) {
+                return None;
+            }
+            last_tag(between)
+        };
+        let mut said = call(&[TOOL]);
+        said["content"] = json!(SAID);
+        // Gemma 4: the answer goes on in the turn the results were written in. DiffusionGemma: the
+        // answer opens a new turn, but a calling message's own text is written after its results.
+        closer_before(&[user(USER), call(&[TOOL]), result(TOOL, RESULT), answer(ANSWER)], ANSWER)
+            .or_else(|| closer_before(&[user(USER), said, result(TOOL, RESULT)], SAID))
     }
 
     /// The headers of user, system and tool messages.
     fn headers(&self) -> Vec<(String, String)> {
         let mut out = Vec::new();
         let mut said = call(&[TOOL]);
-        said["content"] = json!("Probecall");
+        said["content"] = json!(SAID);
         let follow_ups: [(Vec<Value>, bool, &str, &str); 3] = [
             (vec![user(USER), answer(ANSWER), user(USER2)], false, USER2, "user"),
             (vec![user(USER), call(&[TOOL]), result(TOOL, RESULT)], true, RESULT, "tool"),
