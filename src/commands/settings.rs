@@ -7,8 +7,8 @@ use std::sync::OnceLock;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::{
-    AdpImagesArg, AdpThoughtArg, EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags, ReasoningArg, ReasoningEffortArg,
-    RenderFlags,
+    AdpImagesArg, AdpThoughtArg, EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags,
+    ReasoningArg, ReasoningEffortArg, RenderFlags,
 };
 use trajkit::conversation::normalize_tool;
 use trajkit::eval::task::GoldSet;

@@ -152,10 +152,8 @@ pub(super) fn convert(
     };
     let mut conversation =
         Conversation { id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(), ..Default::default() };
-    let taken_ids = events
-        .iter()
-        .filter_map(|e| e.get("tool_call_id").and_then(Value::as_str).map(str::to_string))
-        .collect();
+    let taken_ids =
+        events.iter().filter_map(|e| e.get("tool_call_id").and_then(Value::as_str).map(str::to_string)).collect();
     let mut reader = Reader {
         options: &options.adp,
         messages: Vec::new(),
@@ -485,7 +483,12 @@ impl Reader<'_> {
 
     /// An action's `reasoning_content` and `description`, as (reasoning, text for the content) under
     /// `--adp-thought`. `reasoning_content` is always reasoning: the schema says it is.
-    fn thought(&mut self, event: &Map<String, Value>, path: &str, cx: &mut Context) -> (Option<String>, Option<String>) {
+    fn thought(
+        &mut self,
+        event: &Map<String, Value>,
+        path: &str,
+        cx: &mut Context,
+    ) -> (Option<String>, Option<String>) {
         let reasoning = event_opt_str(event, "reasoning_content", path, cx).filter(|s| !s.trim().is_empty());
         let description = event_opt_str(event, "description", path, cx).filter(|s| !s.trim().is_empty());
         match (self.options.thought, description) {
@@ -625,5 +628,375 @@ fn json_type(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::{ingest, ingest_value_recovering, Ingested, InputFormat};
+    use serde_json::json;
+
+    fn user(text: &str) -> Value {
+        json!({"class_": "text_observation", "source": "user", "content": text, "name": null})
+    }
+    fn env(text: &str) -> Value {
+        json!({"class_": "text_observation", "source": "environment", "content": text})
+    }
+    fn api(function: &str, kwargs: Value, thought: &str) -> Value {
+        json!({"class_": "api_action", "function": function, "kwargs": kwargs, "description": thought})
+    }
+    fn code(language: &str, code: &str) -> Value {
+        json!({"class_": "code_action", "language": language, "content": code, "description": null})
+    }
+    fn say(text: &str) -> Value {
+        json!({"class_": "message_action", "content": text, "description": null})
+    }
+    fn record(events: Vec<Value>) -> Value {
+        json!({"id": "t", "content": events, "details": {"source": "unit"}})
+    }
+
+    fn convert_with(v: Value, options: &IngestOptions) -> Result<Ingested, IngestError> {
+        ingest(&v.to_string(), "x", options)
+    }
+    fn convert(v: Value) -> Result<Ingested, IngestError> {
+        convert_with(v, &IngestOptions::default())
+    }
+    fn roles(c: &Conversation) -> Vec<Role> {
+        c.messages.iter().map(|m| m.role).collect()
+    }
+    fn codes(got: &Ingested) -> Vec<&str> {
+        got.warnings.iter().map(|w| w.code).collect()
+    }
+    fn adp(adp: AdpOptions) -> IngestOptions {
+        IngestOptions { adp, ..Default::default() }
+    }
+
+    #[test]
+    fn api_agent_pairs_actions_with_the_observations_after_them() {
+        let got = convert(record(vec![
+            user("Put the mug on the shelf."),
+            api("go", json!({"location": "shelf 1"}), "Find the shelf first."),
+            // Older datasets label tool output `user`: adjacency decides, as in ADP's own linker.
+            user("You arrive at shelf 1."),
+            api("put", json!({"item": "mug 1", "target": "shelf 1"}), ""),
+            env("You put the mug on the shelf."),
+            json!({"class_": "message_action", "content": "<finish> Done: the mug is on shelf 1. </finish>",
+                   "description": "The task is complete."}),
+        ]))
+        .unwrap();
+        let c = &got.conversation;
+        use Role::*;
+        assert_eq!(roles(c), [User, Assistant, Tool, Assistant, Tool, Assistant]);
+        assert_eq!(c.messages[1].reasoning.as_deref(), Some("Find the shelf first."));
+        assert_eq!(c.messages[1].tool_calls[0].arguments, Arguments::Json(json!({"location": "shelf 1"})));
+        assert_eq!(c.messages[1].tool_calls[0].id.as_deref(), Some("call_000001"));
+        assert_eq!(c.messages[2].tool_call_id.as_deref(), Some("call_000001"));
+        assert_eq!(c.messages[2].name.as_deref(), Some("go"));
+        assert_eq!(c.messages[3].reasoning, None, "an empty description is no reasoning");
+        assert_eq!(c.messages[4].tool_call_id.as_deref(), Some("call_000002"));
+        assert_eq!(c.messages[5].content, "Done: the mug is on shelf 1.");
+        assert_eq!(c.messages[5].reasoning.as_deref(), Some("The task is complete."));
+        assert_eq!(c.messages[2].origin, "content[2]");
+        assert_eq!(c.meta["details"], json!({"source": "unit"}));
+        assert_eq!(codes(&got), ["derived_tools"]);
+    }
+
+    #[test]
+    fn derived_tools_have_argument_types_and_what_every_call_passes() {
+        let got = convert(record(vec![
+            user("q"),
+            api("search", json!({"q": "a", "limit": 3}), ""),
+            env("r1"),
+            api("search", json!({"q": "b", "limit": 2.5, "lang": null}), ""),
+            env("r2"),
+            code("bash", "ls"),
+            env("r3"),
+            say("done"),
+        ]))
+        .unwrap();
+        let tools = &got.conversation.tools;
+        assert_eq!(
+            tools[0],
+            json!({"type": "function", "function": {"name": "search", "parameters": {"type": "object",
+                "properties": {"q": {"type": "string"}, "limit": {"type": ["integer", "number"]},
+                               "lang": {"type": "null"}},
+                "required": ["q", "limit"]}}})
+        );
+        assert_eq!(tools[1]["function"]["name"], "execute_bash");
+        assert_eq!(tools[1]["function"]["parameters"]["required"], json!(["command"]));
+        // With --tools, nothing is derived and nothing said.
+        let given = IngestOptions {
+            default_tools: Some(std::sync::Arc::new(vec![json!({"type": "function", "function": {"name": "x"}})])),
+            ..Default::default()
+        };
+        let got = convert_with(record(vec![user("q"), api("x", json!({}), ""), env("r"), say("ok")]), &given).unwrap();
+        assert_eq!(got.conversation.tools[0]["function"]["name"], "x");
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+    }
+
+    #[test]
+    fn code_actions_call_a_tool_named_after_the_language() {
+        let events = vec![
+            user("q"),
+            code("bash", "ls -la"),
+            env("a.txt"),
+            code("python", "print(1)"),
+            env("1"),
+            code("go", "package main"),
+            env("ok"),
+            say("done"),
+        ];
+        let got = convert(record(events.clone())).unwrap().conversation;
+        let calls: Vec<(String, Value)> = got
+            .messages
+            .iter()
+            .flat_map(|m| &m.tool_calls)
+            .map(|c| (c.name.clone(), c.arguments.parsed().unwrap()))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("execute_bash".into(), json!({"command": "ls -la"})),
+                ("execute_ipython_cell".into(), json!({"code": "print(1)"})),
+                ("execute_go".into(), json!({"code": "package main"})),
+            ]
+        );
+        let mapped =
+            adp(AdpOptions { code_tools: vec![CodeTool::parse("bash=shell:cmd").unwrap()], ..Default::default() });
+        let got = convert_with(record(events), &mapped).unwrap().conversation;
+        assert_eq!(got.messages[1].tool_calls[0].name, "shell");
+        assert_eq!(got.messages[1].tool_calls[0].arguments, Arguments::Json(json!({"cmd": "ls -la"})));
+        assert_eq!(CodeTool::parse("python=run").unwrap().argument, "code");
+        assert_eq!(CodeTool::parse("python"), None);
+    }
+
+    #[test]
+    fn thought_policy_reasoning_content_or_drop() {
+        let events = vec![
+            user("q"),
+            json!({"class_": "message_action", "content": "Let me look.", "description": "plan"}),
+            api("f", json!({}), "why f"),
+            env("r"),
+            json!({"class_": "message_action", "content": "answer", "description": "because r"}),
+        ];
+        let c = convert(record(events.clone())).unwrap().conversation;
+        // The message just before an action is the content next to its call (TRAPS 8).
+        assert_eq!(roles(&c), [Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(c.messages[1].content, "Let me look.");
+        assert_eq!(c.messages[1].reasoning.as_deref(), Some("plan\n\nwhy f"));
+        assert_eq!(c.messages[3].reasoning.as_deref(), Some("because r"));
+        let content = convert_with(
+            record(events.clone()),
+            &adp(AdpOptions { thought: AdpThought::Content, ..Default::default() }),
+        )
+        .unwrap()
+        .conversation;
+        assert_eq!(content.messages[1].content, "plan\n\nLet me look.\n\nwhy f");
+        assert_eq!(content.messages[1].reasoning, None);
+        assert_eq!(content.messages[3].content, "because r\n\nanswer");
+        let dropped =
+            convert_with(record(events), &adp(AdpOptions { thought: AdpThought::Drop, ..Default::default() })).unwrap();
+        assert!(dropped.conversation.messages.iter().all(|m| m.reasoning.is_none()));
+        assert_eq!(dropped.conversation.messages[1].content, "Let me look.");
+        let w = dropped.warnings.iter().find(|w| w.code == "adp_thought_dropped").unwrap();
+        assert!(w.message.starts_with("3 action thought(s)"), "{}", w.message);
+    }
+
+    #[test]
+    fn newer_schema_fields_reasoning_content_reward_and_tool_call_ids() {
+        let got = convert(json!({"schema_version": "1.2.0", "id": "n", "available_apis": ["f", "g"], "content": [
+            user("q"),
+            {"class_": "api_action", "function": "f", "kwargs": {}, "description": "d",
+             "reasoning_content": "long thinking", "tool_call_id": "A", "reward": null},
+            {"class_": "api_action", "function": "g", "kwargs": {}, "description": null, "tool_call_id": "B"},
+            // Results may come in any order when they name their call.
+            {"class_": "text_observation", "source": "environment", "content": "for g", "tool_call_id": "B"},
+            {"class_": "text_observation", "source": "environment", "content": "for f", "tool_call_id": "A",
+             "reward": 0.5},
+            {"class_": "message_action", "content": "ok", "description": null, "reward": 1.0}]}))
+        .unwrap()
+        .conversation;
+        assert_eq!(got.messages[1].tool_calls.len(), 2, "consecutive actions are parallel calls");
+        assert_eq!(got.messages[1].reasoning.as_deref(), Some("long thinking\n\nd"));
+        assert_eq!((got.messages[2].name.as_deref(), got.messages[2].tool_call_id.as_deref()), (Some("g"), Some("B")));
+        assert_eq!((got.messages[3].name.as_deref(), got.messages[3].content.as_str()), (Some("f"), "for f"));
+        assert_eq!(got.meta["adp_rewards"], json!([{"event": 4, "reward": 0.5}, {"event": 5, "reward": 1.0}]));
+        assert_eq!(got.meta["schema_version"], "1.2.0");
+        assert_eq!(got.meta["available_apis"], json!(["f", "g"]));
+    }
+
+    #[test]
+    fn generated_ids_skip_the_ids_the_record_uses() {
+        let got = convert(record(vec![
+            user("q"),
+            json!({"class_": "api_action", "function": "f", "kwargs": {}, "tool_call_id": "call_000001"}),
+            env("r"),
+            api("f", json!({}), ""),
+            env("r"),
+            say("ok"),
+        ]))
+        .unwrap()
+        .conversation;
+        assert_eq!(got.messages[3].tool_calls[0].id.as_deref(), Some("call_000002"));
+    }
+
+    #[test]
+    fn web_observations_give_the_accessibility_tree() {
+        let page = |axtree: Option<&str>, html: Option<&str>, shot: bool| {
+            json!({"class_": "web_observation", "axtree": axtree, "html": html, "url": "http://shop.test/",
+                   "viewport_size": [1280, 720],
+                   "image_observation": if shot { json!({"class_": "image_observation", "content": "shots/1.png",
+                                                          "source": "environment", "annotations": null}) }
+                                        else { Value::Null }})
+        };
+        let events = vec![
+            user("Buy socks."),
+            page(Some("[1] link 'Socks'"), Some("<a>Socks</a>"), false),
+            api("click", json!({"bid": "1"}), "Open the socks page."),
+            page(Some("[2] button 'Buy'"), None, false),
+            say("<finish> Bought. </finish>"),
+        ];
+        let c = convert(record(events.clone())).unwrap().conversation;
+        // The page before any action is what the user shows; the one after answers the click.
+        assert_eq!(roles(&c), [Role::User, Role::User, Role::Assistant, Role::Tool, Role::Assistant]);
+        assert_eq!(c.messages[1].content, "URL: http://shop.test/\n\n[1] link 'Socks'");
+        assert_eq!(c.messages[3].content, "URL: http://shop.test/\n\n[2] button 'Buy'");
+
+        let mut html_only = events.clone();
+        html_only[3] = page(None, Some("<button>Buy</button>"), false);
+        let err = convert(record(html_only.clone())).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_no_axtree", "content[3].axtree"));
+        let c = convert_with(record(html_only), &adp(AdpOptions { web_html: true, ..Default::default() }))
+            .unwrap()
+            .conversation;
+        assert_eq!(c.messages[3].content, "URL: http://shop.test/\n\n<button>Buy</button>");
+
+        let mut shot = events;
+        shot[3] = page(Some("[2] button 'Buy'"), None, true);
+        let err = convert(record(shot.clone())).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_image", "content[3].image_observation"));
+        assert!(err.0.message.contains("shots/1.png"), "{}", err.0.message);
+        let got =
+            convert_with(record(shot), &adp(AdpOptions { images: AdpImages::Drop, ..Default::default() })).unwrap();
+        assert_eq!(got.conversation.messages[3].content, "URL: http://shop.test/\n\n[2] button 'Buy'");
+        assert!(got.warnings.iter().any(|w| w.code == "adp_image_dropped" && w.path == "content[3].image_observation"));
+    }
+
+    #[test]
+    fn images_are_refused_where_they_are_or_dropped_when_asked() {
+        let image =
+            json!({"class_": "image_observation", "content": "img/cat.jpg", "source": "user", "annotations": null});
+        let events = vec![image.clone(), user("What is this?"), say("A cat.")];
+        let err = convert(record(events.clone())).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_image", "content[0]"));
+        let drop = adp(AdpOptions { images: AdpImages::Drop, ..Default::default() });
+        let got = convert_with(record(events), &drop).unwrap();
+        assert_eq!(roles(&got.conversation), [Role::User, Role::Assistant]);
+        assert_eq!(codes(&got), ["adp_image_dropped"]);
+        // An image that was an action's only result leaves the action unanswered.
+        let events = vec![
+            user("tap it"),
+            api("tap", json!({"x": 1}), ""),
+            image,
+            api("tap", json!({"x": 2}), ""),
+            env("ok"),
+            say("done"),
+        ];
+        let err = convert_with(record(events), &drop).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
+    }
+
+    #[test]
+    fn agent_text_system_text_and_json_observations() {
+        let c = convert(record(vec![
+            json!({"class_": "text_observation", "source": "system", "content": "Be brief."}),
+            user("Instructions…"),
+            json!({"class_": "text_observation", "source": "agent", "content": "Understood."}),
+            user("q"),
+            api("lookup", json!({"k": 1}), ""),
+            json!({"class_": "json_observation", "source": "environment", "content": {"v": [1, 2]}}),
+            say("1 and 2"),
+        ]))
+        .unwrap()
+        .conversation;
+        use Role::*;
+        assert_eq!(roles(&c), [System, User, Assistant, User, Assistant, Tool, Assistant]);
+        assert_eq!(c.messages[5].content, r#"{"v":[1,2]}"#);
+    }
+
+    #[test]
+    fn an_action_nobody_answered_mid_record_is_located_and_one_at_the_end_is_unfinished() {
+        let err = convert(record(vec![user("q"), api("f", json!({}), ""), say("guess")])).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
+        assert!(err.0.message.contains("before content[2]"), "{}", err.0.message);
+        let got = convert(record(vec![user("q"), api("f", json!({}), "")])).unwrap();
+        assert_eq!(codes(&got), ["derived_tools", "unfinished"]);
+    }
+
+    #[test]
+    fn finish_keeps_surrounding_text_and_warns_about_events_after_it() {
+        assert_eq!(
+            finish_answer("<finish> <solution> 3 </solution> </finish>").as_deref(),
+            Some("<solution> 3 </solution>")
+        );
+        assert_eq!(finish_answer("Done.\n<finish>42</finish>").as_deref(), Some("Done.\n\n42"));
+        assert_eq!(finish_answer("<finish> </finish>").as_deref(), Some(""));
+        assert_eq!(finish_answer("no tags"), None);
+        assert_eq!(finish_answer("<finish> unclosed"), None);
+        let got =
+            convert(record(vec![user("q"), say("<finish> a </finish>"), user("thanks"), say("welcome")])).unwrap();
+        let w = got.warnings.iter().find(|w| w.code == "adp_after_finish").unwrap();
+        assert_eq!(w.path, "content[2]");
+    }
+
+    #[test]
+    fn every_problem_is_located_and_recovery_reads_on() {
+        let got = ingest_value_recovering(
+            record(vec![
+                user("q"),
+                json!({"class_": "video_observation", "content": "v.mp4"}),
+                json!({"source": "user", "content": "no class"}),
+                json!({"class_": "text_observation", "source": "critic", "content": "x"}),
+                json!({"class_": "api_action", "function": "f", "kwargs": "a=1"}),
+                json!({"class_": "code_action", "content": "ls"}),
+                json!({"class_": "message_action", "content": "ok", "extra": 1}),
+                json!("not an event"),
+            ]),
+            "x",
+            &IngestOptions::default(),
+        )
+        .unwrap();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        assert_eq!(
+            errors,
+            [
+                ("unknown_event", "content[1].class_"),
+                ("missing_field", "content[2].class_"),
+                ("unknown_role", "content[3].source"),
+                ("wrong_type", "content[4].kwargs"),
+                ("missing_field", "content[5].language"),
+                ("wrong_type", "content[7]"),
+            ]
+        );
+        assert!(got.ingested.warnings.iter().any(|w| w.code == "unknown_field" && w.path == "content[6].extra"));
+        assert_eq!(roles(&got.ingested.conversation), [Role::User, Role::Assistant]);
+    }
+
+    #[test]
+    fn detection_and_empty_records() {
+        assert_eq!(InputFormat::parse("adp"), Some(InputFormat::Adp));
+        let mut r = Map::new();
+        r.insert("content".into(), json!([{"class_": "text_observation"}]));
+        assert!(looks_like(&r));
+        r.insert("content".into(), json!("text"));
+        assert!(!looks_like(&r));
+        let err = convert(json!({"content": "text"})).unwrap_err();
+        assert_eq!(err.0.code, "unknown_format");
+        let forced = IngestOptions { format: Some(InputFormat::Adp), ..Default::default() };
+        let err = convert_with(json!({"id": "e", "content": []}), &forced).unwrap_err();
+        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turns", "content"));
+        let err = convert(record(vec![user("hello?")])).unwrap_err();
+        assert_eq!(err.0.code, "empty_turns");
     }
 }
