@@ -136,6 +136,8 @@ struct Reader<'a> {
     rewards: Vec<Value>,
     dropped_thoughts: usize,
     finish_at: Option<usize>,
+    /// A standalone image left out while calls were waiting: it was (probably) their result.
+    dropped_result: Option<String>,
 }
 
 /// Only a missing `content` list stops the conversion; an event that cannot be read is recorded in
@@ -164,6 +166,7 @@ pub(super) fn convert(
         rewards: Vec::new(),
         dropped_thoughts: 0,
         finish_at: None,
+        dropped_result: None,
     };
     for (i, event) in events.iter().enumerate() {
         let path = format!("content[{i}]");
@@ -256,6 +259,9 @@ impl Reader<'_> {
             "image_observation" => {
                 self.image(&event_str(event, "content", path, cx).unwrap_or_default(), path, cx);
                 // Whatever it answered stays unanswered: the next action finds its calls waiting.
+                if !self.pending.is_empty() {
+                    self.dropped_result = Some(path.to_string());
+                }
                 self.last = Last::Other;
             }
             "web_observation" => self.web_observation(event, path, cx),
@@ -330,6 +336,7 @@ impl Reader<'_> {
             Some(at) => self.pending.remove(at),
             None => self.pending.pop_front(),
         };
+        self.dropped_result = None;
         match answered {
             Some(call) => {
                 let mut tool = Message::new(Role::Tool, content).at(path);
@@ -509,11 +516,15 @@ impl Reader<'_> {
     /// Calls still waiting when something other than their results comes: a structural problem
     /// (raw input's `result_count_mismatch`), located at the call.
     fn unanswered(&mut self, at: &str, cx: &mut Context) {
+        let why = match self.dropped_result.take() {
+            Some(image) => format!(" (the image at {image}, left out by --adp-images drop, was its only result)"),
+            None => String::new(),
+        };
         for call in self.pending.drain(..) {
             cx.fail(IngestError::new(
                 "result_count_mismatch",
                 call.origin,
-                format!("no observation answers this `{}` action before {at}", call.name),
+                format!("no observation answers this `{}` action before {at}{why}", call.name),
             ));
         }
     }
@@ -905,6 +916,7 @@ mod tests {
         ];
         let err = convert_with(record(events), &drop).unwrap_err();
         assert_eq!((err.0.code, err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
+        assert!(err.0.message.contains("the image at content[2]"), "{}", err.0.message);
     }
 
     #[test]
