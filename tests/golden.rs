@@ -185,7 +185,8 @@ fn check_adp(template: &str, golden: &str) -> usize {
         for (n, line) in std::fs::read_to_string(path).unwrap().lines().enumerate() {
             let Ok(adp) = ingest(line, &format!("{path}:{}", n + 1), &options) else { continue };
             let id = adp.conversation.id.clone();
-            let case = cases.get(&id).unwrap_or_else(|| panic!("{id}: not in cases_adp.jsonl (rerun make_cases_adp.py)"));
+            let case =
+                cases.get(&id).unwrap_or_else(|| panic!("{id}: not in cases_adp.jsonl (rerun make_cases_adp.py)"));
             // The conversation is the case: same messages (arguments as objects) and tools.
             let messages: Vec<Value> =
                 adp.conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();
