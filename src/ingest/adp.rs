@@ -199,7 +199,11 @@ pub(super) fn convert(
         }
     }
     conversation.messages = reader.messages;
-    if options.default_tools.is_none() {
+    if let Some(tools) = &options.default_tools {
+        if let Some(offered) = available_tools(&record, tools, &conversation) {
+            conversation.tools = offered.into();
+        }
+    } else {
         let derived = derive_tools(&conversation);
         if !derived.is_empty() {
             cx.warn(
@@ -540,6 +544,17 @@ impl Reader<'_> {
     }
 }
 
+/// The `--tools` schemas this record offers, when it lists its own (`available_custom_tools`, or
+/// `available_apis` in schema 1.2): those named there and those it calls (code tools are not
+/// listed), in the file's order. `None` when the record lists nothing: every tool is offered.
+fn available_tools(record: &Map<String, Value>, tools: &[Value], conversation: &Conversation) -> Option<Vec<Value>> {
+    let listed = ["available_custom_tools", "available_apis"].iter().find_map(|k| record.get(*k)?.as_array())?;
+    let mut names: HashSet<&str> = listed.iter().filter_map(Value::as_str).collect();
+    names.extend(conversation.messages.iter().flat_map(|m| &m.tool_calls).map(|c| c.name.as_str()));
+    let name = |t: &Value| t.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(str::to_string);
+    Some(tools.iter().filter(|t| name(t).is_some_and(|n| names.contains(n.as_str()))).cloned().collect())
+}
+
 /// ADP's final-answer convention: `<finish> answer </finish>` (the convention of its OpenHands
 /// conversion, which turns it into a `finish` call). The answer is the text between the tags,
 /// trimmed, with any text around them kept.
@@ -744,6 +759,23 @@ mod tests {
         let got = convert_with(record(vec![user("q"), api("x", json!({}), ""), env("r"), say("ok")]), &given).unwrap();
         assert_eq!(got.conversation.tools[0]["function"]["name"], "x");
         assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+    }
+
+    #[test]
+    fn a_record_listing_its_tools_is_offered_those_of_the_tools_file() {
+        let tool = |name: &str| json!({"type": "function", "function": {"name": name, "parameters": {}}});
+        let given = IngestOptions {
+            default_tools: Some(std::sync::Arc::new(vec![tool("a"), tool("b"), tool("c"), tool("execute_bash")])),
+            ..Default::default()
+        };
+        let events = vec![user("q"), api("b", json!({}), ""), env("r"), code("bash", "ls"), env("x"), say("ok")];
+        let mut listed = record(events.clone());
+        listed["available_custom_tools"] = json!(["c", "b"]);
+        let got = convert_with(listed, &given).unwrap();
+        assert_eq!(got.conversation.tool_names(), ["b", "c", "execute_bash"]);
+        assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+        let got = convert_with(record(events), &given).unwrap();
+        assert_eq!(got.conversation.tool_names(), ["a", "b", "c", "execute_bash"], "nothing listed: all of them");
     }
 
     #[test]
