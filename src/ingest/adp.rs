@@ -176,7 +176,8 @@ pub(super) fn convert(
         };
         reader.event(i, event, &path, cx);
     }
-    // Calls still waiting at the end: the record ends on a tool step (ingest's `unfinished` warning).
+    // Calls still waiting at the end are no problem here: the record ends on a tool step, which
+    // ingest warns about (`unfinished`) in every format alike.
     if let Some(at) = reader.finish_at.filter(|&at| at + 1 < events.len()) {
         cx.warn(
             "adp_after_finish",
@@ -299,7 +300,7 @@ impl Reader<'_> {
             None => return cx.fail(IngestError::new("missing_field", source_path, "missing")),
         };
         match source {
-            // The older schema's names for the same speakers.
+            // `user_msg`, `assistant` and `system`: sources of older schema versions.
             "user" | "user_msg" | "environment" => self.observation(content, event, path, cx),
             "agent" | "assistant" => {
                 self.unanswered(path, cx);
