@@ -221,7 +221,7 @@ fn converter(s: &Settings, with_tokenizer: bool) -> anyhow::Result<Converter> {
     Ok(Converter {
         template: loaded.template,
         tokenizer,
-        ingest: IngestOptions { format, default_tools, drop_trailing_user: s.drop_trailing_user },
+        ingest: IngestOptions { format, default_tools, drop_trailing_user: s.drop_trailing_user, ..Default::default() },
         validation: None,
         render: RenderOptions {
             reasoning: match s.reasoning.as_str() {

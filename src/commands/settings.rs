@@ -7,13 +7,13 @@ use std::sync::OnceLock;
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::{
-    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags, ReasoningArg, ReasoningEffortArg,
-    RenderFlags,
+    AdpImagesArg, AdpThoughtArg, EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags,
+    ReasoningArg, ReasoningEffortArg, RenderFlags,
 };
 use trajkit::conversation::normalize_tool;
 use trajkit::eval::task::GoldSet;
 use trajkit::eval::{prediction, SchemaCache};
-use trajkit::ingest::{IngestOptions, InputFormat};
+use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions, InputFormat};
 use trajkit::parse::{Format, ParseError};
 use trajkit::pipeline::{Converter, Expand, Validation};
 use trajkit::render::{load, ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
@@ -154,20 +154,39 @@ pub fn ingest_options(flags: &InputFlags) -> Result<IngestOptions> {
             InputFormatArg::Raw => InputFormat::Raw,
             InputFormatArg::Messages => InputFormat::Messages,
             InputFormatArg::Sharegpt => InputFormat::ShareGpt,
+            InputFormatArg::Adp => InputFormat::Adp,
         }),
         default_tools,
         drop_trailing_user: flags.drop_trailing_user,
+        adp: AdpOptions {
+            thought: match flags.adp.adp_thought {
+                AdpThoughtArg::Reasoning => AdpThought::Reasoning,
+                AdpThoughtArg::Content => AdpThought::Content,
+                AdpThoughtArg::Drop => AdpThought::Drop,
+            },
+            images: match flags.adp.adp_images {
+                AdpImagesArg::Refuse => AdpImages::Refuse,
+                AdpImagesArg::Drop => AdpImages::Drop,
+            },
+            web_html: flags.adp.adp_web_html,
+            code_tools: flags.adp.adp_code_tool.clone(),
+        },
     })
 }
 
-/// The `--tools` file as written: a JSON array of tool schemas.
+/// The `--tools` file as written: a JSON array of tool schemas, or an object holding one under
+/// `custom_tools` (an ADP dataset's `metadata.json`).
 pub fn read_tools(path: &str) -> Result<Vec<serde_json::Value>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("--tools {path}"))?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("--tools {path}: not JSON"))?;
-    let serde_json::Value::Array(items) = value else {
-        bail!("--tools {path}: expected a JSON array of tool schemas");
-    };
-    Ok(items)
+    match value {
+        serde_json::Value::Array(items) => Ok(items),
+        serde_json::Value::Object(mut map) => match map.remove("custom_tools") {
+            Some(serde_json::Value::Array(items)) => Ok(items),
+            _ => bail!("--tools {path}: expected a JSON array of tool schemas (or an object with `custom_tools`)"),
+        },
+        _ => bail!("--tools {path}: expected a JSON array of tool schemas"),
+    }
 }
 
 /// How many problem lines to print before only counting them.
