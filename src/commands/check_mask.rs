@@ -260,17 +260,17 @@ fn render_report(row: &Checked, report: &Report, tok: &TextTokenizer, full: bool
 }
 
 #[derive(Default)]
-struct Summary {
-    rows: usize,
-    tokens: usize,
-    supervised: usize,
-    unreadable: usize,
-    empty_think_rows: usize,
-    violations: BTreeMap<&'static str, usize>,
+pub(super) struct Summary {
+    pub(super) rows: usize,
+    pub(super) tokens: usize,
+    pub(super) supervised: usize,
+    pub(super) unreadable: usize,
+    pub(super) empty_think_rows: usize,
+    pub(super) violations: BTreeMap<&'static str, usize>,
 }
 
 impl Summary {
-    fn add(&mut self, row: &Checked, report: &Report) {
+    pub(super) fn add(&mut self, row: &Checked, report: &Report) {
         self.rows += 1;
         self.tokens += row.ids.len();
         self.supervised += row.mask.iter().filter(|&&m| m == 1).count();

@@ -125,19 +125,22 @@ td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}td.n{text-al
 .bad{color:#b00020;font-weight:600}.grid{display:flex;flex-wrap:wrap;gap:18px}.grid figure{margin:0}\
 figcaption{font-weight:600}svg.chart text{font-size:11px;fill:#333}rect.g0{fill:#4a7bd0}rect.g1{fill:#8a6bc4}\
 line.ax{stroke:#999}line.mark{stroke:#c00;stroke-dasharray:4 3;stroke-width:2}text.mark{fill:#c00}\
-.row{border:1px solid #ddd;border-radius:6px;margin:14px 0;padding:6px 10px}.row h3{margin:2px 0 6px;font-size:14px}\
+.row{border:1px solid #ddd;border-radius:6px;margin:14px 0;padding:6px 10px;content-visibility:auto;contain-intrinsic-size:auto 600px}.row h3{margin:2px 0 6px;font-size:14px}\
 .row small{color:#666;font-weight:400}.viol{color:#b00020;margin:4px 0}\
 .tk{font:12px/1.6 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all}\
 .t{border-left:4px solid #bbb;padding:2px 0 2px 8px;margin:3px 0}.t.a{border-color:#2e9e4f}.t.u{border-color:#4a7bd0}\
-.t.s{border-color:#999}.t.t{border-color:#c98a1d}\
+.t.s{border-color:#999}.t.tl{border-color:#c98a1d}\
 .rl{font:600 11px system-ui,sans-serif;color:#fff;background:#888;border-radius:3px;padding:0 5px;margin-right:6px}\
-.a>.rl{background:#2e9e4f}.u>.rl{background:#4a7bd0}.t.t>.rl{background:#c98a1d}\
+.a>.rl{background:#2e9e4f}.u>.rl{background:#4a7bd0}.tl>.rl{background:#c98a1d}\
 .mk{font:600 11px system-ui,sans-serif;background:#ffe08a;border-radius:3px;padding:0 5px;margin-right:6px}\
 .tk i,.tk b,.tk u{font:inherit;text-decoration:none}.tk b{background:#c9f2d0}\
 .tk u{color:#777;background:#eee;border-radius:2px}.tk u.s{color:#0b5d1e;background:#9fe0ad}\
 .tk i:hover,.tk b:hover,.tk u:hover{outline:1px solid #333}\
 details.hist{margin:4px 0}details.hist summary{cursor:pointer;color:#555}\
 .legend span{margin-right:12px}code{background:#f3f3f3;padding:0 3px}";
+
+// Rows off screen are not laid out until scrolled to (`content-visibility`), so a page of 1,000
+// rows costs little more than its parsing.
 
 /// Fills a collapsed history from its inert script element the first time it is opened.
 const SCRIPT: &str = "document.addEventListener('toggle',function(e){var d=e.target,h=d.dataset&&d.dataset.h;\

@@ -167,7 +167,7 @@ impl RowView<'_> {
             "assistant" => "a",
             "user" => "u",
             "system" | "developer" => "s",
-            "tool" | "ipython" => "t",
+            "tool" | "ipython" => "tl",
             _ => "o",
         };
         let _ = write!(out, "<div class=\"t {class}\"><span class=rl>");

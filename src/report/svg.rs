@@ -152,8 +152,16 @@ pub fn histogram(values: impl Iterator<Item = f64>, bins: Bins, marker: Option<M
         );
     }
     let end = bins.lo + bins.count as f64 * bins.width;
-    for (x, value, anchor) in [(LEFT, bins.lo, "start"), (LEFT + W, end, "end")] {
-        let _ = write!(s, "<text x={x} y={} text-anchor={anchor}>{}</text>", TOP + H + 16.0, bins.label(value));
+    // Labels: under the bars' middles when each bar is one whole number, else at a few bin edges.
+    let per_value = bins.integer && bins.width == 1.0;
+    let edges = if per_value { counts.len() } else { counts.len() + 1 };
+    let step = edges.div_ceil(if per_value { 12 } else { 6 }).max(1);
+    for k in (0..edges).step_by(step) {
+        let (x, value) = match per_value {
+            true => (LEFT + (k as f64 + 0.5) * bar, bins.lo + k as f64),
+            false => (LEFT + k as f64 * bar, bins.lo + k as f64 * bins.width),
+        };
+        let _ = write!(s, "<text x={x:.1} y={} text-anchor=middle>{}</text>", TOP + H + 16.0, bins.label(value));
     }
     if let Some(m) = marker {
         let x = LEFT + (m.at - bins.lo) / (end - bins.lo) * W;
