@@ -8,7 +8,7 @@
 # Needs Chromium (Debian: apt-get install -y chromium). Runs it with no network, no GPU, a fresh
 # profile; --no-sandbox because containers usually run as root. TRAJKIT=path picks the binary
 # (default: target/release/trajkit, built if missing). PNG=path overrides docs/report.png,
-# SIZE=W,H the window (1280,1800). pngquant, when installed, makes the PNG smaller.
+# SIZE=W,H the window (1280,2600), SOURCE=file the records of the timed page. pngquant, when installed, makes the PNG smaller.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +17,7 @@ if [[ "${1:-}" == "--time" ]]; then
     time_rows="${2:?--time needs a number of rows}"
 fi
 png="${PNG:-docs/report.png}"
-size="${SIZE:-1280,1800}"
+size="${SIZE:-1280,2600}"
 trajkit="${TRAJKIT:-target/release/trajkit}"
 if [[ ! -x "$trajkit" ]]; then
     cargo build --release --quiet
@@ -34,13 +34,15 @@ flags=(--headless --no-sandbox --disable-gpu --disable-background-networking --d
 
 # The screenshot: convert the samples, report them (one row with a broken mask, so a violation shows).
 "$trajkit" convert fixtures/samples/raw.jsonl --template qwen3 --date 2025-06-01 -q > "$work/train.jsonl" 2>/dev/null
+cp "$work/train.jsonl" "$work/clean.jsonl"
 python3 - "$work/train.jsonl" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 rows[1]["assistant_masks"][-2] = 0  # direct-1's closing <|im_end|> taken out of the loss
 open(sys.argv[1], "w").write("".join(json.dumps(r) + "\n" for r in rows))
 EOF
-"$trajkit" report "$work/train.jsonl" -o "$work/report.html" --max-length 500 -n 4 --seed 1 || true
+trajkit="$(realpath "$trajkit")"
+(cd "$work" && "$trajkit" report train.jsonl -o report.html --max-length 500 -n 4 --seed 1) || true
 "$chromium" "${flags[@]}" --user-data-dir="$work/profile" --window-size="$size" \
     --screenshot="$work/report.png" "file://$work/report.html" 2>/dev/null
 if command -v pngquant > /dev/null; then
@@ -52,10 +54,13 @@ echo "screenshot: $png ($(stat -c %s "$png") bytes)"
 
 [[ -z "$time_rows" ]] && exit 0
 
-# The timing: a page of $time_rows rows sampled from as many rows (the samples repeated under new
-# ids), loaded in Chromium; the page records the browser's own navigation timing once it has been
-# laid out and painted (two animation frames after the load event), and --dump-dom prints it.
-python3 - "$work/train.jsonl" "$time_rows" > "$work/many.jsonl" <<'EOF'
+# The timing: a page of $time_rows rows sampled from as many rows (SOURCE's rows, default the
+# samples' convert output without the broken mask, repeated under new ids), loaded in Chromium; after the load event the page forces a layout, records the browser's own
+# navigation timing and the time then, and --dump-dom prints it.
+if [[ -n "${SOURCE:-}" ]]; then
+    "$trajkit" convert "$SOURCE" -q > "$work/clean.jsonl" 2>/dev/null
+fi
+python3 - "$work/clean.jsonl" "$time_rows" > "$work/many.jsonl" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 for k in range(int(sys.argv[2])):
@@ -67,13 +72,14 @@ start=$(date +%s.%N)
 "$trajkit" report "$work/many.jsonl" -o "$work/many.html" -n "$time_rows" 2>/dev/null || true
 end=$(date +%s.%N)
 cat >> "$work/many.html" <<'EOF'
-<script>addEventListener('load',function(){requestAnimationFrame(function(){requestAnimationFrame(function(){
-var n=performance.getEntriesByType('navigation')[0],p=document.createElement('pre');p.id='timing';
+<script>addEventListener('load',function(){setTimeout(function(){var h=document.body.offsetHeight,
+n=performance.getEntriesByType('navigation')[0],p=document.createElement('pre');p.id='timing';
 p.textContent='domcontentloaded_ms='+n.domContentLoadedEventEnd.toFixed(0)+' load_ms='+n.loadEventEnd.toFixed(0)+
-' painted_ms='+performance.now().toFixed(0);document.body.appendChild(p)})})})</script>
+' laid_out_ms='+performance.now().toFixed(0)+' token_blocks='+document.querySelectorAll('.row .tk').length;
+document.body.appendChild(p)},0)})</script>
 EOF
 echo "page: $time_rows rows, $(stat -c %s "$work/many.html") bytes, written in $(echo "$end - $start" | bc) s"
 for run in 1 2 3; do
     "$chromium" "${flags[@]}" --user-data-dir="$work/profile-$run" --window-size="$size" --dump-dom \
-        "file://$work/many.html" 2>/dev/null | grep -o 'domcontentloaded_ms=[^<]*' | sed "s/^/load $run: /"
+        "file://$work/many.html" 2>/dev/null | grep -o 'domcontentloaded_ms=[0-9][^<]*' | sed "s/^/load $run: /"
 done

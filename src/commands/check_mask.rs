@@ -32,8 +32,9 @@ pub(super) struct Checked {
     pub(super) ids: Vec<u32>,
     pub(super) mask: Vec<u8>,
     pub(super) info: RowInfo,
-    /// Tool calls in the row's messages (for `report`'s histogram).
+    /// Tool calls and user messages in the row's messages (for `report`'s histograms).
     pub(super) calls: usize,
+    pub(super) user_turns: usize,
 }
 
 /// Reads the rows of a record: a convert output row as it is, anything else converted with the
@@ -53,7 +54,7 @@ impl<'a> RowReader<'a> {
         let text = record.text.as_ref().map_err(|e| e.clone())?;
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if value.get("input_ids").is_some() {
-            let calls = value.get("messages").map_or(0, calls_in);
+            let (calls, user_turns) = value.get("messages").and_then(|m| m.as_array()).map_or((0, 0), |m| shape(m));
             let row: TokenRow = serde_json::from_value(value).map_err(|e| format!("not a trajkit row: {e}"))?;
             if row.input_ids.len() != row.assistant_masks.len() {
                 return Err(format!(
@@ -73,6 +74,7 @@ impl<'a> RowReader<'a> {
                 mask: row.assistant_masks,
                 info: row.trajkit.unwrap_or_default(),
                 calls,
+                user_turns,
             }]);
         }
         let conv = {
@@ -89,22 +91,20 @@ impl<'a> RowReader<'a> {
             .rows
             .into_iter()
             .map(|r| {
-                let calls = r
-                    .messages
-                    .iter()
-                    .filter_map(|m| serde_json::from_str::<serde_json::Value>(m).ok())
-                    .map(|m| m.get("tool_calls").and_then(|c| c.as_array()).map_or(0, Vec::len))
-                    .sum();
-                Checked { id: r.id, ids: r.input_ids, mask: r.assistant_masks, info: r.info, calls }
+                let messages: Vec<serde_json::Value> =
+                    r.messages.iter().filter_map(|m| serde_json::from_str(m).ok()).collect();
+                let (calls, user_turns) = shape(&messages);
+                Checked { id: r.id, ids: r.input_ids, mask: r.assistant_masks, info: r.info, calls, user_turns }
             })
             .collect())
     }
 }
 
-/// Tool calls in a `messages` column.
-fn calls_in(messages: &serde_json::Value) -> usize {
-    let messages = messages.as_array().map(Vec::as_slice).unwrap_or_default();
-    messages.iter().map(|m| m.get("tool_calls").and_then(|c| c.as_array()).map_or(0, Vec::len)).sum()
+/// Tool calls and user messages in a row's messages.
+fn shape(messages: &[serde_json::Value]) -> (usize, usize) {
+    let calls = messages.iter().map(|m| m.get("tool_calls").and_then(|c| c.as_array()).map_or(0, Vec::len)).sum();
+    let users = messages.iter().filter(|m| m.get("role").and_then(|r| r.as_str()) == Some("user")).count();
+    (calls, users)
 }
 
 pub fn run(args: CheckMaskArgs) -> Result<Exit> {

@@ -13,7 +13,7 @@ use super::stats::{record_stats, Totals};
 use super::{Exit, Output};
 use crate::cli::ReportArgs;
 use trajkit::check::{row_turns, Turn, Violation};
-use trajkit::report::{Distributions, FindingRef, Mix, Page, RowView, Sampler, TokenText, ViolationRef};
+use trajkit::report::{self, Distributions, FindingRef, Mix, Page, RowView, Sampler, TokenText, ViolationRef};
 use trajkit::source::RawRecord;
 use trajkit::tokenize::TextTokenizer;
 use trajkit::validate::cases::{Case, Flags};
@@ -101,7 +101,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
             dist.lengths.push(row.ids.len());
             dist.shares.push(if row.ids.is_empty() { 0.0 } else { supervised as f64 / row.ids.len() as f64 });
             dist.calls.push(row.calls);
-            dist.turns.push(turns.as_ref().map_or(0, |t| t.iter().filter(|t| t.role == "user").count()));
+            dist.turns.push(row.user_turns);
             for v in &checked.violations {
                 page.summary.violations.push(ViolationRef {
                     row: index,
@@ -142,7 +142,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     page.distributions = dist;
     page.sample = (sampler.taken().len(), args.seed);
     page.shown = kept.keys().copied().collect();
-    for (index, k) in &kept {
+    for (shown, (index, k)) in kept.iter().enumerate() {
         let text = TokenText::new(&k.tokenizer);
         let view = RowView {
             index: *index,
@@ -155,7 +155,9 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
             violations: &k.violations,
         };
         let mut html = String::new();
-        view.write_html(&text, &mut html);
+        // The first rows and every violating row are drawn at once, the rest as they are scrolled to.
+        let lazy = shown >= report::EAGER_ROWS && k.violations.is_empty();
+        view.write_html(&text, lazy, &mut html);
         page.rows_html.push(html);
     }
     if validator.is_some() {

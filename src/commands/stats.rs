@@ -10,9 +10,9 @@ use super::settings::{converter, for_each_record, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{FormatArg, StatsArgs};
 use trajkit::ingest;
-use trajkit::pipeline::Converter;
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::{Pair, Side};
+use trajkit::pipeline::Converter;
 use trajkit::source::RawRecord;
 use trajkit::validate::cases::{classify, Case, Classification, Flags};
 

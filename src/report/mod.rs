@@ -125,7 +125,7 @@ td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #eee}td.n{text-al
 .bad{color:#b00020;font-weight:600}.grid{display:flex;flex-wrap:wrap;gap:18px}.grid figure{margin:0}\
 figcaption{font-weight:600}svg.chart text{font-size:11px;fill:#333}rect.g0{fill:#4a7bd0}rect.g1{fill:#8a6bc4}\
 line.ax{stroke:#999}line.mark{stroke:#c00;stroke-dasharray:4 3;stroke-width:2}text.mark{fill:#c00}\
-.row{border:1px solid #ddd;border-radius:6px;margin:14px 0;padding:6px 10px;content-visibility:auto;contain-intrinsic-size:auto 600px}.row h3{margin:2px 0 6px;font-size:14px}\
+.row{border:1px solid #ddd;border-radius:6px;margin:14px 0;padding:6px 10px}.row h3{margin:2px 0 6px;font-size:14px}\
 .row small{color:#666;font-weight:400}.viol{color:#b00020;margin:4px 0}\
 .tk{font:12px/1.6 ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;word-break:break-all}\
 .t{border-left:4px solid #bbb;padding:2px 0 2px 8px;margin:3px 0}.t.a{border-color:#2e9e4f}.t.u{border-color:#4a7bd0}\
@@ -139,13 +139,17 @@ line.ax{stroke:#999}line.mark{stroke:#c00;stroke-dasharray:4 3;stroke-width:2}te
 details.hist{margin:4px 0}details.hist summary{cursor:pointer;color:#555}\
 .legend span{margin-right:12px}code{background:#f3f3f3;padding:0 3px}";
 
-// Rows off screen are not laid out until scrolled to (`content-visibility`), so a page of 1,000
-// rows costs little more than its parsing.
+/// Rows shown at once; the others are drawn as they come near the screen.
+pub const EAGER_ROWS: usize = 20;
 
-/// Fills a collapsed history from its inert script element the first time it is opened.
-const SCRIPT: &str = "document.addEventListener('toggle',function(e){var d=e.target,h=d.dataset&&d.dataset.h;\
-if(!d.open||!h)return;var s=document.getElementById(h);if(s){d.lastElementChild.innerHTML=s.textContent;s.remove()}\
-delete d.dataset.h},true);";
+/// Draws a row when it comes near the screen, and a collapsed history the first time it is opened,
+/// from their inert script elements ([`rows`]).
+const SCRIPT: &str = "function take(id){var s=document.getElementById(id),h=s?s.textContent:'';if(s)s.remove();return h}\
+document.addEventListener('toggle',function(e){var d=e.target,h=d.dataset&&d.dataset.h;if(!d.open||!h)return;\
+d.lastElementChild.innerHTML=take(h);delete d.dataset.h},true);\
+document.addEventListener('DOMContentLoaded',function(){var io=new IntersectionObserver(function(es){\
+es.forEach(function(e){if(!e.isIntersecting)return;io.unobserve(e.target);e.target.outerHTML=take(e.target.dataset.src)})},\
+{rootMargin:'2000px'});document.querySelectorAll('.lz').forEach(function(d){io.observe(d)})});";
 
 impl Page {
     /// The page as one HTML document.
@@ -253,7 +257,11 @@ impl Page {
 
     fn write_mix(&self, s: &mut String) {
         let mix = &self.mix;
-        let _ = write!(s, "<h2 id=mix>Case mix</h2><p>{} records, as <code>trajkit stats</code> classifies them.</p>", mix.records);
+        let _ = write!(
+            s,
+            "<h2 id=mix>Case mix</h2><p>{} records, as <code>trajkit stats</code> classifies them.</p>",
+            mix.records
+        );
         let bars: Vec<Bar> = mix
             .cases
             .iter()
@@ -280,11 +288,7 @@ impl Page {
             (
                 "hist-length",
                 "sequence length (tokens)",
-                svg::histogram(
-                    d.lengths.iter().map(|&v| v as f64),
-                    Bins::for_counts(&d.lengths, d.max_length),
-                    marker,
-                ),
+                svg::histogram(d.lengths.iter().map(|&v| v as f64), Bins::for_counts(&d.lengths, d.max_length), marker),
             ),
             (
                 "hist-share",
@@ -355,7 +359,8 @@ impl Page {
         let _ = write!(
             s,
             "<h2 id=rows>Rows</h2><p>{} of {} rows: {sampled} sampled with seed {seed}, and every row with a \
-             violation. Hover a token for its id.</p><p class=legend><span class=tk><b>supervised</b></span>\
+             violation. Hover a token for its id.</p><noscript><p class=warn>Rows after the first {EAGER_ROWS} are drawn by \
+             the page's script as they are scrolled to; it is off.</p></noscript><p class=legend><span class=tk><b>supervised</b></span>\
              <span class=tk><i>context (no loss)</i></span><span class=tk><u>control token</u></span>\
              <span class=tk><u class=s>supervised control token</u></span></p>\n",
             self.rows_html.len(),
@@ -419,7 +424,10 @@ mod tests {
 
     #[test]
     fn escaping_covers_markup_and_quotes() {
-        assert_eq!(esc("<script>alert('x&y')</script>\""), "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;");
+        assert_eq!(
+            esc("<script>alert('x&y')</script>\""),
+            "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;"
+        );
         assert_eq!(esc("plain é"), "plain é");
     }
 

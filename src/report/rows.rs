@@ -50,6 +50,14 @@ impl<'a> TokenText<'a> {
     }
 }
 
+/// `html` in an inert `<script type=text/x-row>`, for the page's script to put in place when it is
+/// needed: the browser only scans such text while loading, where it would build an element per
+/// token, so a page of 1,000 rows loads fast. Data text is escaped, so `</script` cannot occur in it.
+fn inert(id: &str, html: &str) -> String {
+    debug_assert!(!html.contains("</script"));
+    format!("<script type=text/x-row id={id}>{html}</script>")
+}
+
 /// What the report shows of one row.
 pub struct RowView<'a> {
     /// Position of the row in the input (0-based): its anchor is `r{index}`.
@@ -96,23 +104,27 @@ impl RowView<'_> {
                     marks.push(if trained { "empty think · trained" } else { "empty think" });
                 }
             }
-            blocks.push(Block { role: turn.role.clone(), range, marks });
+            // Qwen and Hermes templates put tool results in user turns: shown as what they are.
+            let head = &self.ids[range.start..(range.start + 4).min(range.end)];
+            let role = match turn.role.as_str() {
+                "user" if text.tok.decode(head).contains("<tool_response>") => "tool".to_string(),
+                role => role.to_string(),
+            };
+            blocks.push(Block { role, range, marks });
         }
         blocks
     }
 
     /// The row as an HTML `<section>`: header, violations, collapsed history (when long), turns.
-    pub fn write_html(&self, text: &TokenText, out: &mut String) {
+    /// `lazy`: the row's tokens are written into an inert element and drawn by the page's script
+    /// when the row comes near the screen (see [`inert`]).
+    pub fn write_html(&self, text: &TokenText, lazy: bool, out: &mut String) {
         let supervised = self.mask.iter().filter(|&&m| m == 1).count();
         let share = if self.ids.is_empty() { 0.0 } else { supervised as f64 * 100.0 / self.ids.len() as f64 };
         let n = self.index;
         let _ = write!(out, "<section class=row id=r{n}><h3><a href=#r{n}>#{n}</a> ");
         esc_into(self.id, out);
-        let _ = write!(
-            out,
-            " <small>{} tokens · {supervised} supervised ({share:.1}%) · ",
-            self.ids.len()
-        );
+        let _ = write!(out, " <small>{} tokens · {supervised} supervised ({share:.1}%) · ", self.ids.len());
         esc_into(if self.template.is_empty() { "?" } else { self.template }, out);
         out.push_str("</small></h3>");
         if !self.violations.is_empty() {
@@ -128,6 +140,7 @@ impl RowView<'_> {
         // History: the blocks before the last user turn, collapsed on long rows.
         let last_user = blocks.iter().rposition(|b| b.role == "user").unwrap_or(0);
         let split = if self.ids.len() > COLLAPSE_TOKENS { last_user } else { 0 };
+        let mut body = String::new();
         if split > 0 {
             let (start, end) = (blocks[0].range.start, blocks[split - 1].range.end);
             let trained = self.mask[start..end].iter().filter(|&&m| m == 1).count();
@@ -135,31 +148,36 @@ impl RowView<'_> {
             for b in &blocks[..split] {
                 self.write_block(b, text, &mut history);
             }
-            // A violation may sit in the history: then it is open (and written in place) so it is seen.
-            let open = !self.violations.is_empty();
-            let summary = format!(
-                "<summary>history: {split} turn(s), {} tokens, {trained} supervised</summary>",
-                end - start
-            );
-            if open {
-                let _ = write!(out, "<details class=hist open>{summary}<div class=tk>{history}</div></details>");
+            let summary =
+                format!("<summary>history: {split} turn(s), {} tokens, {trained} supervised</summary>", end - start);
+            if !self.violations.is_empty() {
+                // A violation may sit in the history: open, so it is seen.
+                let _ = write!(body, "<details class=hist open>{summary}<div class=tk>{history}</div></details>");
+            } else if lazy {
+                // The whole body is drawn later; a script element cannot hold another one.
+                let _ = write!(body, "<details class=hist>{summary}<div class=tk>{history}</div></details>");
             } else {
-                // Written into an inert script element and put in place when opened (the page's
-                // script): the browser only scans it while loading, which keeps 1,000 long rows fast.
-                // Data text is escaped, so `</script` cannot occur in it.
-                debug_assert!(!history.contains("</script"));
                 let _ = write!(
-                    out,
-                    "<details class=hist data-h=h{n}>{summary}<div class=tk></div></details>\
-                     <script type=text/x-row id=h{n}>{history}</script>"
+                    body,
+                    "<details class=hist data-h=h{n}>{summary}<div class=tk></div></details>{}",
+                    inert(&format!("h{n}"), &history)
                 );
             }
         }
-        out.push_str("<div class=tk>");
+        body.push_str("<div class=tk>");
         for b in &blocks[split..] {
-            self.write_block(b, text, out);
+            self.write_block(b, text, &mut body);
         }
-        out.push_str("</div></section>\n");
+        body.push_str("</div>");
+        if lazy {
+            // About the height the body will take, so the scroll bar stays put as rows are drawn.
+            let height = 40 + self.ids.len().min(COLLAPSE_TOKENS) * 2 / 3;
+            let _ = write!(out, "<div class=lz data-src=b{n} style=\"min-height:{height}px\"></div>");
+            out.push_str(&inert(&format!("b{n}"), &body));
+        } else {
+            out.push_str(&body);
+        }
+        out.push_str("</section>\n");
     }
 
     fn write_block(&self, block: &Block, text: &TokenText, out: &mut String) {
@@ -197,7 +215,13 @@ impl RowView<'_> {
             }
             out.push('>');
             esc_into(&piece, out);
-            out.push_str(if control { "</u>" } else if trained { "</b>" } else { "</i>" });
+            out.push_str(if control {
+                "</u>"
+            } else if trained {
+                "</b>"
+            } else {
+                "</i>"
+            });
         }
         out.push_str("</div>");
     }
@@ -236,7 +260,7 @@ mod tests {
         };
         let tt = TokenText::new(&tok);
         let mut html = String::new();
-        view.write_html(&tt, &mut html);
+        view.write_html(&tt, false, &mut html);
         assert!(html.starts_with("<section class=row id=r7>"));
         assert!(html.contains("a&lt;b"));
         assert!(!html.contains("<script>") && html.contains("&lt;script"), "{html}");

@@ -118,7 +118,7 @@ pub fn histogram(values: impl Iterator<Item = f64>, bins: Bins, marker: Option<M
     let counts = bins.counts(values);
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
     let bar = W / counts.len() as f64;
-    let (width, height) = (LEFT + W + 10.0, TOP + H + 22.0);
+    let (width, height) = (LEFT + W + 24.0, TOP + H + 22.0);
     let mut s = format!("<svg class=chart width={width} height={height} viewBox=\"0 0 {width} {height}\" role=img>");
     let _ = write!(
         s,
