@@ -356,13 +356,13 @@ impl Page {
 
     fn write_rows(&self, s: &mut String) {
         let (sampled, seed) = self.sample;
-        let _ = write!(
+        let _ = writeln!(
             s,
             "<h2 id=rows>Rows</h2><p>{} of {} rows: {sampled} sampled with seed {seed}, and every row with a \
-             violation. Hover a token for its id.</p><noscript><p class=warn>Rows after the first {EAGER_ROWS} are drawn by \
-             the page's script as they are scrolled to; it is off.</p></noscript><p class=legend><span class=tk><b>supervised</b></span>\
-             <span class=tk><i>context (no loss)</i></span><span class=tk><u>control token</u></span>\
-             <span class=tk><u class=s>supervised control token</u></span></p>\n",
+             violation. Hover a token for its id.</p><noscript><p class=warn>Rows after the first {EAGER_ROWS} \
+             are drawn by the page's script as they are scrolled to; it is off.</p></noscript>\
+             <p class=legend><span class=tk><b>supervised</b></span><span class=tk><i>context (no loss)</i></span>\
+             <span class=tk><u>control token</u></span><span class=tk><u class=s>supervised control token</u></span></p>",
             self.rows_html.len(),
             self.summary.rows
         );
