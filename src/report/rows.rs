@@ -186,6 +186,8 @@ impl RowView<'_> {
             "user" => "u",
             "system" | "developer" => "s",
             "tool" | "ipython" => "tl",
+            // Harmony names a tool result's author: `functions.get_weather`.
+            role if role.starts_with("functions.") => "tl",
             _ => "o",
         };
         let _ = write!(out, "<div class=\"t {class}\"><span class=rl>");
