@@ -276,6 +276,13 @@ mod tests {
         let shown: usize = ["<i ", "<b ", "<u "].iter().map(|t| html.matches(t).count()).sum();
         assert!(shown >= ids.len() - 1 && shown <= ids.len());
         assert_eq!(html.matches("<div class=\"t ").count(), turns.len());
+        // Drawn later: the same body inside one inert script element, after a placeholder.
+        let mut lazy = String::new();
+        view.write_html(&tt, true, &mut lazy);
+        assert!(lazy.contains("<div class=lz data-src=b7 "));
+        let body = &lazy[lazy.find("<script type=text/x-row id=b7>").unwrap()..];
+        assert_eq!(lazy.matches("<script").count(), 1);
+        assert!(body.contains(&format!("<b title={ok}>ok</b>")) && body.ends_with("</script></section>\n"));
     }
 
     #[test]
