@@ -245,7 +245,7 @@ impl Page {
         if m.warnings.is_empty() {
             s.push_str("<p>none</p>");
         } else {
-            s.push_str("<table id=warnings><tr><th>code</th><th>records</th></tr>");
+            s.push_str("<table id=warnings><tr><th>code</th><th>warnings</th></tr>");
             for (code, n) in &m.warnings {
                 s.push_str("<tr><td><code>");
                 esc_into(code, s);
