@@ -16,6 +16,9 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Print the supervised spans of training rows and lint the masks.
     CheckMask(CheckMaskArgs),
+    /// One self-contained HTML page to look at a dataset before training: summary, case mix,
+    /// histograms, a sample of rows token by token with the mask, validation findings.
+    Report(ReportArgs),
     /// Check every record, turn and step: tools and argument schemas, call/result order, guessed
     /// arguments, ignored results, control tokens (exit 1 when there are errors).
     Validate(ValidateArgs),
@@ -230,6 +233,30 @@ pub struct CheckMaskArgs {
     /// Colour: auto (on a terminal), always, never.
     #[arg(long, value_enum, default_value = "auto")]
     pub color: ColorArg,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Convert output (rows with input_ids), or raw/messages input to convert on the fly.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderFlags,
+    /// Write the page here instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<String>,
+    /// Show N rows token by token, sampled with --seed; rows with a violation are always shown too.
+    #[arg(short = 'n', long = "rows", default_value_t = 100)]
+    pub rows: usize,
+    /// Seed of the row sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Mark this length on the sequence-length histogram and count the rows over it.
+    #[arg(long, value_name = "TOKENS")]
+    pub max_length: Option<usize>,
+    /// Also check every record as `trajkit validate` does and list the findings.
+    #[arg(long)]
+    pub validate: bool,
 }
 
 /// Flags shared by eval and score: how model outputs are read.

@@ -19,6 +19,7 @@
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
+//! report     one self-contained HTML page: summary, case mix, histograms, rows token by token
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
@@ -34,6 +35,7 @@ pub mod parquet_out;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
+pub mod report;
 pub mod source;
 pub mod tokenize;
 pub mod validate;

@@ -24,6 +24,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Convert(args) => commands::convert::run(args),
         cli::Command::CheckMask(args) => commands::check_mask::run(args),
+        cli::Command::Report(args) => commands::report::run(args),
         cli::Command::Validate(args) => commands::validate::run(args),
         cli::Command::Stats(args) => commands::stats::run(args),
         cli::Command::InspectTemplate(args) => commands::inspect_template::run(args),

@@ -27,33 +27,34 @@ struct TokenRow {
 }
 
 /// A row ready to check: ids, mask, and how it was made.
-struct Checked {
-    id: String,
-    ids: Vec<u32>,
-    mask: Vec<u8>,
-    info: RowInfo,
+pub(super) struct Checked {
+    pub(super) id: String,
+    pub(super) ids: Vec<u32>,
+    pub(super) mask: Vec<u8>,
+    pub(super) info: RowInfo,
+    /// Tool calls and user messages in the row's messages (for `report`'s histograms).
+    pub(super) calls: usize,
+    pub(super) user_turns: usize,
 }
 
-pub fn run(args: CheckMaskArgs) -> Result<Exit> {
-    let pool = thread_pool(args.render.threads)?;
-    // Built on first need: rows that are already tokenized need no converter.
-    let converter: Mutex<Option<std::sync::Arc<Converter>>> = Mutex::new(None);
-    let tokenizers: Mutex<HashMap<String, TextTokenizer>> = Mutex::new(HashMap::new());
-    let color = match args.color {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => io::stdout().is_terminal(),
-    };
-    let mut out = Output::open(None)?;
-    let mut stats = Summary::default();
-    // A user's template given with --template: its turn markers, probed, for rows whose markers are
-    // not control tokens of a known family (docs/templates.md).
-    let markers = template_markers(&args.render);
+/// Reads the rows of a record: a convert output row as it is, anything else converted with the
+/// render flags (shared with `report`, so both see the same rows).
+pub(super) struct RowReader<'a> {
+    flags: &'a crate::cli::RenderFlags,
+    /// Built on first need: rows that are already tokenized need no converter.
+    converter: Mutex<Option<std::sync::Arc<Converter>>>,
+}
 
-    let rows_of = |record: &RawRecord| -> Result<Vec<Checked>, String> {
+impl<'a> RowReader<'a> {
+    pub(super) fn new(flags: &'a crate::cli::RenderFlags) -> Self {
+        RowReader { flags, converter: Mutex::new(None) }
+    }
+
+    pub(super) fn rows(&self, record: &RawRecord) -> Result<Vec<Checked>, String> {
         let text = record.text.as_ref().map_err(|e| e.clone())?;
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
         if value.get("input_ids").is_some() {
+            let (calls, user_turns) = value.get("messages").and_then(|m| m.as_array()).map_or((0, 0), |m| shape(m));
             let row: TokenRow = serde_json::from_value(value).map_err(|e| format!("not a trajkit row: {e}"))?;
             if row.input_ids.len() != row.assistant_masks.len() {
                 return Err(format!(
@@ -72,13 +73,15 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
                 ids: row.input_ids,
                 mask: row.assistant_masks,
                 info: row.trajkit.unwrap_or_default(),
+                calls,
+                user_turns,
             }]);
         }
         let conv = {
-            let mut slot = converter.lock().expect("converter lock");
+            let mut slot = self.converter.lock().expect("converter lock");
             if slot.is_none() {
                 *slot = Some(std::sync::Arc::new(
-                    super::settings::converter(&args.render, true).map_err(|e| format!("{e:#}"))?,
+                    super::settings::converter(self.flags, true).map_err(|e| format!("{e:#}"))?,
                 ));
             }
             slot.clone().expect("just set")
@@ -87,9 +90,39 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
         Ok(done
             .rows
             .into_iter()
-            .map(|r| Checked { id: r.id, ids: r.input_ids, mask: r.assistant_masks, info: r.info })
+            .map(|r| {
+                let messages: Vec<serde_json::Value> =
+                    r.messages.iter().filter_map(|m| serde_json::from_str(m).ok()).collect();
+                let (calls, user_turns) = shape(&messages);
+                Checked { id: r.id, ids: r.input_ids, mask: r.assistant_masks, info: r.info, calls, user_turns }
+            })
             .collect())
+    }
+}
+
+/// Tool calls and user messages in a row's messages.
+fn shape(messages: &[serde_json::Value]) -> (usize, usize) {
+    let calls = messages.iter().map(|m| m.get("tool_calls").and_then(|c| c.as_array()).map_or(0, Vec::len)).sum();
+    let users = messages.iter().filter(|m| m.get("role").and_then(|r| r.as_str()) == Some("user")).count();
+    (calls, users)
+}
+
+pub fn run(args: CheckMaskArgs) -> Result<Exit> {
+    let pool = thread_pool(args.render.threads)?;
+    let tokenizers: Mutex<HashMap<String, TextTokenizer>> = Mutex::new(HashMap::new());
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => io::stdout().is_terminal(),
     };
+    let mut out = Output::open(None)?;
+    let mut stats = Summary::default();
+    // A user's template given with --template: its turn markers, probed, for rows whose markers are
+    // not control tokens of a known family (docs/templates.md).
+    let markers = template_markers(&args.render);
+
+    let reader = RowReader::new(&args.render);
+    let rows_of = |record: &RawRecord| reader.rows(record);
 
     for_each_record(&args.inputs, &pool, rows_of, |record, rows| {
         let rows = match rows {
@@ -127,7 +160,7 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
     })
 }
 
-fn tokenizer_for(
+pub(super) fn tokenizer_for(
     info: &RowInfo,
     flag: &Option<String>,
     cache: &Mutex<HashMap<String, TextTokenizer>>,
@@ -142,14 +175,14 @@ fn tokenizer_for(
     Ok(tokenizer)
 }
 
-struct Report {
-    violations: Vec<Violation>,
+pub(super) struct Report {
+    pub(super) violations: Vec<Violation>,
     /// Supervised empty think blocks (`<think>\n\n</think>`): legal, but usually not wanted (TRAPS 3).
-    empty_think_supervised: usize,
+    pub(super) empty_think_supervised: usize,
 }
 
 /// The probed turn markers of `--template` when it is a user's template.
-fn template_markers(flags: &crate::cli::RenderFlags) -> Option<TextGrammar> {
+pub(super) fn template_markers(flags: &crate::cli::RenderFlags) -> Option<TextGrammar> {
     if trajkit::render::Builtin::parse(&flags.template).is_some() && !std::path::Path::new(&flags.template).exists() {
         return None;
     }
@@ -163,7 +196,7 @@ fn template_markers(flags: &crate::cli::RenderFlags) -> Option<TextGrammar> {
     Some(resolved.template.turn_markers().clone())
 }
 
-fn check_row(row: &Checked, tok: &TextTokenizer, markers: Option<&TextGrammar>) -> Report {
+pub(super) fn check_row(row: &Checked, tok: &TextTokenizer, markers: Option<&TextGrammar>) -> Report {
     let Some(turns) = row_turns(&row.info.template, tok, &row.ids, markers) else {
         return Report {
             violations: vec![Violation {
@@ -227,17 +260,17 @@ fn render_report(row: &Checked, report: &Report, tok: &TextTokenizer, full: bool
 }
 
 #[derive(Default)]
-struct Summary {
-    rows: usize,
-    tokens: usize,
-    supervised: usize,
-    unreadable: usize,
-    empty_think_rows: usize,
-    violations: BTreeMap<&'static str, usize>,
+pub(super) struct Summary {
+    pub(super) rows: usize,
+    pub(super) tokens: usize,
+    pub(super) supervised: usize,
+    pub(super) unreadable: usize,
+    pub(super) empty_think_rows: usize,
+    pub(super) violations: BTreeMap<&'static str, usize>,
 }
 
 impl Summary {
-    fn add(&mut self, row: &Checked, report: &Report) {
+    pub(super) fn add(&mut self, row: &Checked, report: &Report) {
         self.rows += 1;
         self.tokens += row.ids.len();
         self.supervised += row.mask.iter().filter(|&&m| m == 1).count();

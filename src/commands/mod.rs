@@ -6,6 +6,7 @@ pub mod eval;
 pub mod inspect_template;
 pub mod pairs;
 pub mod progress;
+pub mod report;
 pub mod score;
 pub mod settings;
 pub mod sink;

@@ -12,16 +12,33 @@ use crate::cli::{FormatArg, StatsArgs};
 use trajkit::ingest;
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::{Pair, Side};
+use trajkit::pipeline::Converter;
 use trajkit::source::RawRecord;
 use trajkit::validate::cases::{classify, Case, Classification, Flags};
 
 /// What one record contributes.
-struct RecordStats {
+pub(super) struct RecordStats {
     id: String,
-    class: Classification,
+    pub(super) class: Classification,
     tools_offered: Vec<String>,
     /// Tokens of each row the record becomes, or the code of why it does not render.
     tokens: Result<Vec<usize>, &'static str>,
+    /// The codes of ingest's warnings (for `report`).
+    pub(super) warnings: Vec<&'static str>,
+}
+
+/// Read, classify and render one record (shared with `report`, so both count the same mix).
+pub(super) fn record_stats(converter: &Converter, record: &RawRecord) -> Result<RecordStats, String> {
+    let ingested = ingest::read(record, &converter.ingest).map_err(|e| e.to_string())?;
+    let warnings = ingested.warnings.iter().map(|w| w.code).collect();
+    let conversation = ingested.conversation;
+    let class = classify(&conversation);
+    let tools_offered = conversation.tool_names().into_iter().map(str::to_string).collect();
+    let tokens = converter
+        .convert_conversation(conversation.clone(), Vec::new())
+        .map(|done| done.rows.iter().map(|r| r.input_ids.len()).collect())
+        .map_err(|p| p.code);
+    Ok(RecordStats { id: conversation.id, class, tools_offered, tokens, warnings })
 }
 
 pub fn run(args: StatsArgs) -> Result<Exit> {
@@ -34,17 +51,7 @@ pub fn run(args: StatsArgs) -> Result<Exit> {
         Some(path) => Some(Output::open(Some(path)).with_context(|| format!("--per-record {path}"))?),
         None => None,
     };
-    let work = |record: &RawRecord| -> Result<RecordStats, String> {
-        let ingested = ingest::read(record, &converter.ingest).map_err(|e| e.to_string())?;
-        let conversation = ingested.conversation;
-        let class = classify(&conversation);
-        let tools_offered = conversation.tool_names().into_iter().map(str::to_string).collect();
-        let tokens = converter
-            .convert_conversation(conversation.clone(), Vec::new())
-            .map(|done| done.rows.iter().map(|r| r.input_ids.len()).collect())
-            .map_err(|p| p.code);
-        Ok(RecordStats { id: conversation.id, class, tools_offered, tokens })
-    };
+    let work = |record: &RawRecord| record_stats(&converter, record);
     let mut totals = Totals::default();
     for_each_record(&args.inputs, &pool, work, |record, stats| {
         let stats = match stats {
@@ -91,11 +98,11 @@ fn per_record_line(record: &RawRecord, stats: &RecordStats) -> Value {
 }
 
 #[derive(Default)]
-struct Totals {
-    records: usize,
+pub(super) struct Totals {
+    pub(super) records: usize,
     unreadable: usize,
-    cases: BTreeMap<String, usize>,
-    flags: BTreeMap<&'static str, usize>,
+    pub(super) cases: BTreeMap<String, usize>,
+    pub(super) flags: BTreeMap<&'static str, usize>,
     /// Records whose explicit `case` differs from what the rules infer.
     disagreements: usize,
     calls: Vec<usize>,
@@ -106,7 +113,7 @@ struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, stats: RecordStats) {
+    pub(super) fn add(&mut self, stats: RecordStats) {
         self.records += 1;
         *self.cases.entry(stats.class.case.clone()).or_default() += 1;
         for flag in stats.class.flags.names() {
@@ -141,7 +148,7 @@ impl Totals {
     }
 
     /// The mix problems that will show up in the trained model, in plain words.
-    fn warnings(&self) -> Vec<String> {
+    pub(super) fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         if self.records == 0 {
             return w;

@@ -287,6 +287,11 @@ impl TextTokenizer {
         self.inner.token_to_id(token)
     }
 
+    /// Ids of the added tokens (control tokens such as `<|im_start|>`, `<think>`), to show them apart.
+    pub fn added_token_ids(&self) -> Vec<u32> {
+        self.inner.get_added_tokens_decoder().into_keys().collect()
+    }
+
     pub fn id_to_token(&self, id: u32) -> Option<String> {
         self.inner.id_to_token(id)
     }
