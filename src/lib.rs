@@ -19,6 +19,7 @@
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
+//! settings   what a user asks for (flags, Python keyword arguments) → converter, ingest options, reader
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
@@ -34,6 +35,7 @@ pub mod parquet_out;
 pub mod parse;
 pub mod pipeline;
 pub mod render;
+pub mod settings;
 pub mod source;
 pub mod tokenize;
 pub mod validate;
