@@ -14,7 +14,7 @@
 //!   → tokenize      one encode of the whole text → ids + byte offsets
 //!   → mask          byte spans × offsets → assistant_masks / labels
 //!   → emit          JSONL rows that TRL loads as they are
-//! check      reads rows back as turns and lints the mask
+//! check      reads rows back as turns and lints the mask (`check_mask`: a record's rows, checked)
 //! parse      model output (text or token ids) in a template's format → content, reasoning, tool calls
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
@@ -25,6 +25,7 @@
 
 pub mod batch;
 pub mod check;
+pub mod check_mask;
 pub mod conversation;
 pub mod emit;
 pub mod eval;

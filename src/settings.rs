@@ -57,6 +57,19 @@ pub enum SettingsError {
     Choice { setting: &'static str, value: String, choices: String },
 }
 
+/// An error with its causes, `outer: inner: …`, as the binary prints errors (anyhow's `{:#}`), for
+/// errors that travel on as text.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A setting with named values (`--reasoning train|context|drop` …), for front ends that take
 /// them as strings.
 pub trait Choice: Sized + Copy + 'static {
