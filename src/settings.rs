@@ -15,7 +15,8 @@ use crate::conversation::{normalize_tool, Message};
 use crate::eval::{prediction, Weights};
 use crate::ingest::{IngestOptions, InputFormat};
 use crate::parse::{Format, ParseError};
-use crate::pipeline::{Converter, Expand};
+use crate::emit::EmitKind;
+use crate::pipeline::{Converter, Expand, Truncate};
 use crate::render::load::{self, LoadError};
 use crate::render::{ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
 use crate::tokenize::{TextTokenizer, TokenizeError, TokenizerSource};
@@ -104,6 +105,17 @@ impl Choice for ReasoningEffort {
     const SETTING: &'static str = "reasoning_effort";
     const CHOICES: &'static [(&'static str, Self)] =
         &[("low", ReasoningEffort::Low), ("medium", ReasoningEffort::Medium), ("high", ReasoningEffort::High)];
+}
+
+impl Choice for EmitKind {
+    const SETTING: &'static str = "emit";
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("tokens", EmitKind::Tokens), ("messages", EmitKind::Messages), ("text", EmitKind::Text)];
+}
+
+impl Choice for Truncate {
+    const SETTING: &'static str = "truncate";
+    const CHOICES: &'static [(&'static str, Self)] = &[("drop", Truncate::Drop), ("turns", Truncate::Turns)];
 }
 
 /// `--empty-think train|context`: whether the empty think block is trained.
