@@ -12,10 +12,10 @@ use std::sync::{Arc, OnceLock};
 use serde_json::Value;
 
 use crate::conversation::{normalize_tool, Message};
+use crate::emit::EmitKind;
 use crate::eval::{prediction, Weights};
 use crate::ingest::{IngestOptions, InputFormat};
 use crate::parse::{Format, ParseError};
-use crate::emit::EmitKind;
 use crate::pipeline::{Converter, Expand, Truncate};
 use crate::render::load::{self, LoadError};
 use crate::render::{ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
@@ -124,7 +124,8 @@ pub struct TrainEmptyThink(pub bool);
 
 impl Choice for TrainEmptyThink {
     const SETTING: &'static str = "empty_think";
-    const CHOICES: &'static [(&'static str, Self)] = &[("train", TrainEmptyThink(true)), ("context", TrainEmptyThink(false))];
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("train", TrainEmptyThink(true)), ("context", TrainEmptyThink(false))];
 }
 
 /// `--input-format`: read by [`InputFormat::parse`] (which also knows the formats' other names).
@@ -192,10 +193,7 @@ pub struct InputSettings {
 
 impl InputSettings {
     pub fn ingest_options(&self) -> Result<IngestOptions, SettingsError> {
-        let default_tools = match self.read_tools()? {
-            Some(tools) => Some(Arc::new(tools.into_iter().map(normalize_tool).collect())),
-            None => None,
-        };
+        let default_tools = self.read_tools()?.map(|tools| Arc::new(tools.into_iter().map(normalize_tool).collect()));
         Ok(IngestOptions { default_tools, ..self.options.clone() })
     }
 

@@ -111,7 +111,11 @@ fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
 }
 
 /// `work` over `items` in order, on the pool when there is one.
-fn map_in_order<I: Send, O: Send>(pool: &Option<rayon::ThreadPool>, items: Vec<I>, work: impl Fn(I) -> O + Sync + Send) -> Vec<O> {
+fn map_in_order<I: Send, O: Send>(
+    pool: &Option<rayon::ThreadPool>,
+    items: Vec<I>,
+    work: impl Fn(I) -> O + Sync + Send,
+) -> Vec<O> {
     match pool {
         Some(pool) => pool.install(|| {
             use rayon::prelude::*;
@@ -125,7 +129,11 @@ fn records(texts: Vec<String>, file: &str, lines: Vec<usize>) -> PyResult<Vec<Ra
     if texts.len() != lines.len() {
         return Err(value_error(format!("{} texts but {} lines", texts.len(), lines.len())));
     }
-    Ok(texts.into_iter().zip(lines).map(|(text, line)| RawRecord::from_text(file, line, line.saturating_sub(1), text)).collect())
+    Ok(texts
+        .into_iter()
+        .zip(lines)
+        .map(|(text, line)| RawRecord::from_text(file, line, line.saturating_sub(1), text))
+        .collect())
 }
 
 /// A converter loaded once (template, tokenizer, tools) and used for any number of records.

@@ -4,10 +4,10 @@
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 
-use anyhow::{Context as _, Result};
 use super::settings::{output_settings, read_gold, Reader};
 use super::Exit;
 use crate::cli::ScoreArgs;
+use anyhow::{Context as _, Result};
 use trajkit::eval::score::Scorer;
 use trajkit::eval::{SchemaCache, Weights};
 use trajkit::settings::read_weights;
@@ -69,4 +69,3 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
     }
     Ok(exit)
 }
-
