@@ -11,6 +11,9 @@ converts.
     ds = datasets.load_dataset("text", data_files="raw.jsonl", split="train")
     rows = ds.map(conv.convert_batch, batched=True, with_indices=True, remove_columns=["text"],
                   features=conv.features(), num_proc=4)
+
+``validate``, ``check_mask``, ``Scorer`` and ``reward_fn`` are the CLI's ``validate``, ``check-mask`` and
+``score`` (a TRL GRPO reward function) on records in memory, with the CLI's results.
 """
 
 from __future__ import annotations
