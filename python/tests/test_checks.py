@@ -154,6 +154,8 @@ def test_check_mask_byo_template_and_per_turn_equal_the_cli():
     want, summary, _ = cli_check_mask(path, "--template", template, "--expand", "per-turn")
     got = trajkit.check_mask(read_lines(path), source=path, template=template, expand="per-turn", date=DATE)
     assert shape(got) == want and totals(got) == summary and want
+    with pytest.raises(TypeError, match="emitt"):
+        trajkit.check_mask(read_lines(path), emitt="text")
 
 
 # -- score --------------------------------------------------------------------------------------

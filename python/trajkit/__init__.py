@@ -471,6 +471,22 @@ def validate(records, **kwargs) -> List[Dict[str, Any]]:
     return [json.loads(line) for line in validate_lines(records, **kwargs)]
 
 
+#: The ``Converter`` settings that also say how ``check_mask`` converts records.
+_CONVERT_SETTINGS = {
+    "template_name",
+    "input_format",
+    "tools",
+    "reasoning",
+    "empty_think",
+    "expand",
+    "reasoning_effort",
+    "model_identity",
+    "knowledge_cutoff",
+    "current_date",
+    "drop_trailing_user",
+}
+
+
 def check_mask(
     rows_or_records,
     *,
@@ -491,6 +507,9 @@ def check_mask(
     records (converted first with the other keyword arguments, which are ``Converter``'s). A record
     that cannot be read or converted gives one dict with ``error`` instead (the CLI's
     ``error: FILE:LINE: ...`` line). ``tokenizer`` decodes every row (default: the row's own)."""
+    unknown = set(settings) - _CONVERT_SETTINGS
+    if unknown:
+        raise TypeError(f"check_mask: unknown settings {sorted(unknown)} (known: {sorted(_CONVERT_SETTINGS)})")
     texts, lines = _records(rows_or_records, lines)
     if "expand" in settings:
         settings["expand"] = settings["expand"].replace("_", "-")
