@@ -12,7 +12,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Convert trajectories (raw, messages or ShareGPT) into training rows.
+    /// Convert trajectories (raw, messages, ShareGPT or Agent Data Protocol) into training rows.
     Convert(ConvertArgs),
     /// Print the supervised spans of training rows and lint the masks.
     CheckMask(CheckMaskArgs),
@@ -85,6 +85,47 @@ pub struct InputFlags {
     /// context (the row is what apply_chat_template gives) with a `trailing_user_turn` warning.
     #[arg(long)]
     pub drop_trailing_user: bool,
+    #[command(flatten)]
+    pub adp: AdpFlags,
+}
+
+const ADP: &str = "Agent Data Protocol input (docs/adp.md)";
+
+/// How Agent Data Protocol records are read.
+#[derive(Args, Debug, Clone)]
+pub struct AdpFlags {
+    /// Where an action's `description` (the agent's thought) goes: the message's reasoning, its
+    /// content (before the text), or nowhere.
+    #[arg(long, value_enum, default_value = "reasoning", help_heading = ADP)]
+    pub adp_thought: AdpThoughtArg,
+    /// Images (image observations, web screenshots): refuse the record, or drop them with a warning.
+    #[arg(long, value_enum, default_value = "refuse", help_heading = ADP)]
+    pub adp_images: AdpImagesArg,
+    /// Use a web observation's HTML when it has no accessibility tree (refused otherwise).
+    #[arg(long, help_heading = ADP)]
+    pub adp_web_html: bool,
+    /// The tool a code action calls, per language: LANG=TOOL or LANG=TOOL:ARGUMENT (repeatable).
+    /// Default: bash → execute_bash(command), python → execute_ipython_cell(code), other →
+    /// execute_<lang>(code).
+    #[arg(long, value_name = "LANG=TOOL[:ARG]", value_parser = parse_code_tool, help_heading = ADP)]
+    pub adp_code_tool: Vec<trajkit::ingest::CodeTool>,
+}
+
+fn parse_code_tool(s: &str) -> Result<trajkit::ingest::CodeTool, String> {
+    trajkit::ingest::CodeTool::parse(s).ok_or_else(|| format!("`{s}`: expected LANG=TOOL or LANG=TOOL:ARGUMENT"))
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum AdpThoughtArg {
+    Reasoning,
+    Content,
+    Drop,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum AdpImagesArg {
+    Refuse,
+    Drop,
 }
 
 const HARMONY: &str = "Harmony system message (--template harmony)";
@@ -358,6 +399,8 @@ pub struct PairsArgs {
     /// Remove user messages that follow a trajectory's last assistant output (see `convert`).
     #[arg(long)]
     pub drop_trailing_user: bool,
+    #[command(flatten)]
+    pub adp: AdpFlags,
     /// Write here instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<String>,
@@ -377,6 +420,7 @@ pub enum InputFormatArg {
     Raw,
     Messages,
     Sharegpt,
+    Adp,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]

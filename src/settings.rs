@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::conversation::{normalize_tool, Message};
 use crate::emit::EmitKind;
 use crate::eval::{prediction, Weights};
-use crate::ingest::{IngestOptions, InputFormat};
+use crate::ingest::{AdpImages, AdpThought, CodeTool, IngestOptions, InputFormat};
 use crate::parse::{Format, ParseError};
 use crate::pipeline::{Converter, Expand, Truncate};
 use crate::render::load::{self, LoadError};
@@ -47,8 +47,9 @@ pub enum SettingsError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("--tools {0}: expected a JSON array of tool schemas")]
-    ToolsNotArray(String),
+    /// `object`: the file is an object without a `custom_tools` array.
+    #[error("--tools {path}: expected a JSON array of tool schemas{}", if *object { " (or an object with `custom_tools`)" } else { "" })]
+    ToolsNotArray { path: String, object: bool },
     #[error("--weights {path}: {message}")]
     Weights { path: String, message: String },
     #[error("--parser {0}: expected qwen3, chatml, harmony or hermes")]
@@ -118,6 +119,26 @@ impl Choice for Truncate {
     const CHOICES: &'static [(&'static str, Self)] = &[("drop", Truncate::Drop), ("turns", Truncate::Turns)];
 }
 
+impl Choice for AdpThought {
+    const SETTING: &'static str = "adp_thought";
+    const CHOICES: &'static [(&'static str, Self)] =
+        &[("reasoning", AdpThought::Reasoning), ("content", AdpThought::Content), ("drop", AdpThought::Drop)];
+}
+
+impl Choice for AdpImages {
+    const SETTING: &'static str = "adp_images";
+    const CHOICES: &'static [(&'static str, Self)] = &[("refuse", AdpImages::Refuse), ("drop", AdpImages::Drop)];
+}
+
+/// `--adp-code-tool LANG=TOOL[:ARG]`.
+pub fn parse_code_tool(spec: &str) -> Result<CodeTool, SettingsError> {
+    CodeTool::parse(spec).ok_or_else(|| SettingsError::Choice {
+        setting: "adp_code_tool",
+        value: spec.to_string(),
+        choices: "LANG=TOOL, LANG=TOOL:ARGUMENT".into(),
+    })
+}
+
 /// `--empty-think train|context`: whether the empty think block is trained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TrainEmptyThink(pub bool);
@@ -133,7 +154,7 @@ pub fn parse_input_format(value: &str) -> Result<InputFormat, SettingsError> {
     InputFormat::parse(value).ok_or_else(|| SettingsError::Choice {
         setting: "input_format",
         value: value.to_string(),
-        choices: "raw, messages, sharegpt".into(),
+        choices: "raw, messages, sharegpt, adp".into(),
     })
 }
 
@@ -203,12 +224,17 @@ impl InputSettings {
     }
 }
 
-/// A `--tools` file: a JSON array of tool schemas.
+/// A `--tools` file: a JSON array of tool schemas, or an object holding one under `custom_tools`
+/// (an ADP dataset's `metadata.json`).
 pub fn read_tools(path: &str) -> Result<Vec<Value>, SettingsError> {
-    let Value::Array(items) = read_json("tools", path)? else {
-        return Err(SettingsError::ToolsNotArray(path.to_string()));
-    };
-    Ok(items)
+    match read_json("tools", path)? {
+        Value::Array(items) => Ok(items),
+        Value::Object(mut map) => match map.remove("custom_tools") {
+            Some(Value::Array(items)) => Ok(items),
+            _ => Err(SettingsError::ToolsNotArray { path: path.to_string(), object: true }),
+        },
+        _ => Err(SettingsError::ToolsNotArray { path: path.to_string(), object: false }),
+    }
 }
 
 /// A `--weights` file: reward weights overriding the defaults.
@@ -352,7 +378,7 @@ mod tests {
         assert_eq!(parse::<TrainEmptyThink>("context").unwrap(), TrainEmptyThink(false));
         let e = parse::<ReasoningEffort>("max").unwrap_err().to_string();
         assert_eq!(e, r#"reasoning_effort="max": expected one of low, medium, high"#);
-        assert!(parse_input_format("csv").unwrap_err().to_string().contains("raw, messages, sharegpt"));
+        assert!(parse_input_format("csv").unwrap_err().to_string().contains("raw, messages, sharegpt, adp"));
     }
 
     #[test]

@@ -146,3 +146,78 @@ fn null_content_renders_as_empty_content() {
     assert_eq!(null.input_ids, empty.input_ids);
     assert_eq!(null.assistant_masks, empty.assistant_masks);
 }
+
+/// The ADP fixtures and the flags they are converted with (as in scripts/golden/make_cases_adp.py).
+const ADP_INPUTS: &[(&str, bool)] = &[
+    ("fixtures/samples/adp_api.jsonl", false),
+    ("fixtures/samples/adp_code.jsonl", false),
+    ("fixtures/samples/adp_web.jsonl", false),
+    ("fixtures/samples/adp_swe.jsonl", false),
+    ("fixtures/samples/adp_qa.jsonl", false),
+    ("fixtures/samples/adp_images.jsonl", true),
+];
+
+/// Rows from ADP input are token-exact against transformers: every ADP fixture record that converts
+/// gives exactly the messages and tools of its case in fixtures/golden/cases_adp.jsonl (written
+/// from them by make_cases_adp.py), the same ids and masks as that case given as messages input,
+/// and the ids and masks transformers produced for it (adp_qwen3.jsonl, adp_chatml.jsonl).
+fn check_adp(template: &str, golden: &str) -> usize {
+    use trajkit::conversation::ArgumentsForm;
+    use trajkit::ingest::{AdpImages, AdpOptions};
+    let conv = converter(template);
+    let tok = conv.tokenizer.clone().unwrap();
+    let cases: HashMap<String, Value> = read_jsonl("fixtures/golden/cases_adp.jsonl")
+        .into_iter()
+        .map(|c| (c["id"].as_str().unwrap().to_string(), c))
+        .collect();
+    let expected: HashMap<String, Value> =
+        read_jsonl(golden).into_iter().map(|r| (r["id"].as_str().unwrap().to_string(), r)).collect();
+    let mut checked = 0;
+    for (path, lenient) in ADP_INPUTS {
+        let options = IngestOptions {
+            adp: AdpOptions {
+                images: if *lenient { AdpImages::Drop } else { AdpImages::Refuse },
+                web_html: *lenient,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        for (n, line) in std::fs::read_to_string(path).unwrap().lines().enumerate() {
+            let Ok(adp) = ingest(line, &format!("{path}:{}", n + 1), &options) else { continue };
+            let id = adp.conversation.id.clone();
+            let case =
+                cases.get(&id).unwrap_or_else(|| panic!("{id}: not in cases_adp.jsonl (rerun make_cases_adp.py)"));
+            // The conversation is the case: same messages (arguments as objects) and tools.
+            let messages: Vec<Value> =
+                adp.conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();
+            assert_eq!(Value::Array(messages), case["messages"], "{id}: messages differ from cases_adp.jsonl");
+            let tools = Value::Array(adp.conversation.tools.to_vec());
+            assert_eq!(&tools, case.get("tools").unwrap_or(&Value::Array(vec![])), "{id}: tools differ");
+            let from_adp = conv.convert_conversation(adp.conversation, adp.warnings).unwrap().rows.remove(0);
+            let as_messages = ingest(&case.to_string(), &id, &IngestOptions::default()).unwrap();
+            let from_messages =
+                conv.convert_conversation(as_messages.conversation, as_messages.warnings).unwrap().rows.remove(0);
+            assert_eq!(from_adp.input_ids, from_messages.input_ids, "{id}: ADP and messages input differ");
+            assert_eq!(from_adp.assistant_masks, from_messages.assistant_masks, "{id}");
+            let want = &expected[&id];
+            let want_ids: Vec<u32> = serde_json::from_value(want["input_ids"].clone()).unwrap();
+            assert!(from_adp.input_ids == want_ids, "{id}: {}", explain(&tok, &from_adp.input_ids, &want_ids));
+            let want_mask: Vec<u8> = serde_json::from_value(want["assistant_masks"].clone()).unwrap();
+            assert_eq!(from_adp.assistant_masks, want_mask, "{id}: mask differs from transformers");
+            assert!(want_mask.contains(&1), "{id}: nothing supervised");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, cases.len(), "every case of cases_adp.jsonl comes from a fixture record");
+    checked
+}
+
+#[test]
+fn adp_rows_match_transformers_qwen3() {
+    assert_eq!(check_adp("qwen3", "fixtures/golden/adp_qwen3.jsonl"), 17);
+}
+
+#[test]
+fn adp_rows_match_transformers_chatml() {
+    assert_eq!(check_adp("chatml", "fixtures/golden/adp_chatml.jsonl"), 17);
+}

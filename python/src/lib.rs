@@ -20,11 +20,12 @@ use trajkit::emit::{EmitKind, Row};
 use trajkit::eval::score::Scorer as ScoreProtocol;
 use trajkit::eval::task::GoldSet;
 use trajkit::eval::{SchemaCache, Weights};
-use trajkit::ingest::IngestOptions;
+use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions};
 use trajkit::pipeline::{bytes_per_token, Converter, Expand, LengthLimit, Truncate};
 use trajkit::render::{HarmonyOptions, ReasoningEffort, ReasoningPolicy};
 use trajkit::settings::{
-    self, parse, parse_input_format, Choice, ConvertSettings, InputSettings, OutputSettings, Reader, TrainEmptyThink,
+    self, parse, parse_code_tool, parse_input_format, Choice, ConvertSettings, InputSettings, OutputSettings, Reader,
+    TrainEmptyThink,
 };
 use trajkit::source::RawRecord;
 use trajkit::validate::{Finding, Validator};
@@ -63,17 +64,30 @@ fn choice<T: Choice>(settings: &Bound<'_, PyDict>, key: &str, default: T) -> PyR
     }
 }
 
-/// How records are read, from the keyword arguments `input_format`, `tools`, `drop_trailing_user`.
+/// How records are read, from the keyword arguments `input_format`, `tools`, `drop_trailing_user`
+/// and the ADP ones (`adp_thought`, `adp_images`, `adp_web_html`, `adp_code_tool` as a list).
 fn input_settings(s: &Bound<'_, PyDict>) -> PyResult<InputSettings> {
     let format = match get::<String>(s, "input_format")? {
         Some(name) => Some(parse_input_format(&name).map_err(settings_error)?),
         None => None,
     };
+    let adp = AdpOptions::default();
+    let code_tools = get::<Vec<String>>(s, "adp_code_tool")?.unwrap_or_default();
     Ok(InputSettings {
         options: IngestOptions {
             format,
+            default_tools: None,
             drop_trailing_user: get(s, "drop_trailing_user")?.unwrap_or(false),
-            ..Default::default()
+            adp: AdpOptions {
+                thought: choice::<AdpThought>(s, "adp_thought", adp.thought)?,
+                images: choice::<AdpImages>(s, "adp_images", adp.images)?,
+                web_html: get(s, "adp_web_html")?.unwrap_or(adp.web_html),
+                code_tools: code_tools
+                    .iter()
+                    .map(|spec| parse_code_tool(spec))
+                    .collect::<Result<_, _>>()
+                    .map_err(settings_error)?,
+            },
         },
         tools: get(s, "tools")?,
     })

@@ -36,7 +36,7 @@ VALIDATE_FILES = sorted(glob.glob("fixtures/validate/*.jsonl", root_dir=ROOT)) +
     "fixtures/samples/tau_airline.jsonl",
     "fixtures/golden/cases.jsonl",
     "fixtures/golden/dpo_pairs_qwen3.jsonl",
-]
+] + sorted(glob.glob("fixtures/samples/adp_*.jsonl", root_dir=ROOT))
 
 
 @pytest.mark.parametrize("path", VALIDATE_FILES)
@@ -64,6 +64,14 @@ def test_validate_with_a_tools_file_and_options_equals_the_cli(tmp_path):
     flags = ["--input-format", "raw", "--drop-trailing-user"]
     want = run("validate", "--format", "json", path, *flags, ok=(0, 1)).splitlines()
     assert trajkit.validate_lines(read_lines(path), source=path, input_format="raw", drop_trailing_user=True) == want
+
+
+def test_validate_with_adp_flags_equals_the_cli():
+    path = "fixtures/samples/adp_images.jsonl"
+    flags = ["--adp-images", "drop", "--adp-thought", "content"]
+    want = run("validate", "--format", "json", path, *flags, ok=(0, 1)).splitlines()
+    assert want != run("validate", "--format", "json", path, ok=(0, 1)).splitlines()
+    assert trajkit.validate_lines(read_lines(path), source=path, adp_images="drop", adp_thought="content") == want
 
 
 def test_validate_takes_dicts_and_threads():

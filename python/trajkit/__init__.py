@@ -162,6 +162,10 @@ class Converter:
         knowledge_cutoff: str = "2024-06",
         current_date: Optional[str] = None,
         drop_trailing_user: bool = False,
+        adp_thought: str = "reasoning",
+        adp_images: str = "refuse",
+        adp_web_html: bool = False,
+        adp_code_tool: Sequence[str] = (),
         threads: int = 1,
         on_error: str = "raise",
         source: str = "records",
@@ -190,6 +194,10 @@ class Converter:
             knowledge_cutoff=knowledge_cutoff,
             current_date=current_date,
             drop_trailing_user=bool(drop_trailing_user),
+            adp_thought=adp_thought,
+            adp_images=adp_images,
+            adp_web_html=bool(adp_web_html),
+            adp_code_tool=tuple(adp_code_tool),
             threads=int(threads),
         )
         self.on_error = on_error
@@ -454,12 +462,17 @@ def validate_lines(
     source: str = "records",
     lines: Optional[Sequence[int]] = None,
     threads: int = 1,
+    **adp,
 ) -> List[str]:
     """``trajkit validate --format json`` in-process: its JSON lines (without line ends), byte for
     byte. Findings about the ``tools`` file come first (located in that file, ``line`` null), then
-    each record's, records located as ``source`` line ``lines[i]`` (default 1, 2, ...)."""
+    each record's, records located as ``source`` line ``lines[i]`` (default 1, 2, ...). ``adp_*``:
+    how ADP records are read, as ``Converter``'s."""
+    unknown = set(adp) - _ADP_SETTINGS
+    if unknown:
+        raise TypeError(f"validate: unknown settings {sorted(unknown)}")
     texts, lines = _records(records, lines)
-    settings = dict(input_format=input_format, tools=tools, drop_trailing_user=bool(drop_trailing_user))
+    settings = dict(adp, input_format=input_format, tools=tools, drop_trailing_user=bool(drop_trailing_user))
     tool_lines, per_record = _native.validate(texts, source, lines, settings, int(threads))
     return tool_lines + [line for record in per_record for line in record]
 
@@ -484,7 +497,13 @@ _CONVERT_SETTINGS = {
     "knowledge_cutoff",
     "current_date",
     "drop_trailing_user",
+    "adp_thought",
+    "adp_images",
+    "adp_web_html",
+    "adp_code_tool",
 }
+
+_ADP_SETTINGS = {"adp_thought", "adp_images", "adp_web_html", "adp_code_tool"}
 
 
 def check_mask(
@@ -513,6 +532,8 @@ def check_mask(
     texts, lines = _records(rows_or_records, lines)
     if "expand" in settings:
         settings["expand"] = settings["expand"].replace("_", "-")
+    if "adp_code_tool" in settings:
+        settings["adp_code_tool"] = tuple(settings["adp_code_tool"])
     config = dict(settings, template=template, tokenizer=tokenizer, date=date or _today(), threads=int(threads))
     checker = _engine(config, os.getcwd(), _native.MaskCheck)
     out: List[Dict[str, Any]] = []

@@ -47,8 +47,12 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
         form.tokenizer = Some(tokenizer.source.describe());
     }
     let render = RenderOptions { date, ..RenderOptions::default() };
-    let input =
-        InputFlags { input_format: None, tools: args.tools.clone(), drop_trailing_user: args.drop_trailing_user };
+    let input = InputFlags {
+        input_format: None,
+        tools: args.tools.clone(),
+        drop_trailing_user: args.drop_trailing_user,
+        adp: args.adp.clone(),
+    };
     let ingest = ingest_options(&input)?;
     let synth = kinds.map(|kinds| SynthOptions {
         kinds,

@@ -6,12 +6,12 @@
 use anyhow::{bail, Context as _, Result};
 
 use crate::cli::{
-    EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags, ReasoningArg, ReasoningEffortArg,
-    RenderFlags,
+    AdpImagesArg, AdpThoughtArg, EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags,
+    ReasoningArg, ReasoningEffortArg, RenderFlags,
 };
 use trajkit::eval::task::GoldSet;
 use trajkit::eval::SchemaCache;
-use trajkit::ingest::{IngestOptions, InputFormat};
+use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions, InputFormat};
 use trajkit::pipeline::{Converter, Expand, Validation};
 use trajkit::render::{Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy};
 use trajkit::settings::{ConvertSettings, InputSettings, OutputSettings, Resolved};
@@ -123,9 +123,23 @@ pub fn input_settings(flags: &InputFlags) -> InputSettings {
                 InputFormatArg::Raw => InputFormat::Raw,
                 InputFormatArg::Messages => InputFormat::Messages,
                 InputFormatArg::Sharegpt => InputFormat::ShareGpt,
+                InputFormatArg::Adp => InputFormat::Adp,
             }),
             default_tools: None,
             drop_trailing_user: flags.drop_trailing_user,
+            adp: AdpOptions {
+                thought: match flags.adp.adp_thought {
+                    AdpThoughtArg::Reasoning => AdpThought::Reasoning,
+                    AdpThoughtArg::Content => AdpThought::Content,
+                    AdpThoughtArg::Drop => AdpThought::Drop,
+                },
+                images: match flags.adp.adp_images {
+                    AdpImagesArg::Refuse => AdpImages::Refuse,
+                    AdpImagesArg::Drop => AdpImages::Drop,
+                },
+                web_html: flags.adp.adp_web_html,
+                code_tools: flags.adp.adp_code_tool.clone(),
+            },
         },
         tools: flags.tools.clone(),
     }

@@ -1,7 +1,8 @@
 //! Ingest: every supported input shape → one [`Conversation`].
 //!
 //! The format is detected per record from its keys (`turns` → raw annotation, `messages` →
-//! TRL/OpenAI, `conversations` → ShareGPT), or forced with `--input-format`. Anything that cannot
+//! TRL/OpenAI, `conversations` → ShareGPT, a `content` list of `class_` events → Agent Data
+//! Protocol), or forced with `--input-format`. Anything that cannot
 //! become a training conversation is an [`IngestError`] naming the JSON path; things that convert but
 //! look wrong (a call to a tool that is not offered, arguments that are not JSON) are warnings.
 //!
@@ -10,12 +11,14 @@
 //! was read ([`ingest_value_recovering`]). Convert rejects a record with the first problem met, which
 //! is the one a converter that stopped there would have reported.
 
+mod adp;
 mod messages;
 mod raw;
 mod read;
 mod scan;
 mod sharegpt;
 
+pub use adp::{derive_tools, AdpImages, AdpOptions, AdpThought, CodeTool};
 pub use read::{default_id, parse, read, Parsed, Rejected};
 pub use scan::{check_json, JsonCheck};
 
@@ -30,6 +33,8 @@ pub enum InputFormat {
     Raw,
     Messages,
     ShareGpt,
+    /// Agent Data Protocol trajectories (`neulab/agent-data-protocol`).
+    Adp,
 }
 
 impl InputFormat {
@@ -38,6 +43,7 @@ impl InputFormat {
             "raw" => Some(InputFormat::Raw),
             "messages" | "openai" | "trl" => Some(InputFormat::Messages),
             "sharegpt" => Some(InputFormat::ShareGpt),
+            "adp" => Some(InputFormat::Adp),
             _ => None,
         }
     }
@@ -49,6 +55,8 @@ impl InputFormat {
             Some(InputFormat::Messages)
         } else if record.contains_key("conversations") {
             Some(InputFormat::ShareGpt)
+        } else if adp::looks_like(record) {
+            Some(InputFormat::Adp)
         } else {
             None
         }
@@ -101,6 +109,8 @@ pub struct IngestOptions {
     pub default_tools: Option<std::sync::Arc<Vec<Value>>>,
     /// Remove user messages that follow the last assistant output (`--drop-trailing-user`).
     pub drop_trailing_user: bool,
+    /// How Agent Data Protocol records are read (`--adp-*`).
+    pub adp: AdpOptions,
 }
 
 /// A converted record plus the warnings found on the way.
@@ -155,7 +165,7 @@ pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &Ingest
             return Err(IngestError::new(
                 "unknown_format",
                 "",
-                "no `turns` (raw), `messages` or `conversations` (ShareGPT) field",
+                "no `turns` (raw), `messages`, `conversations` (ShareGPT) or `content` events (ADP) field",
             ))
         }
     };
@@ -164,6 +174,7 @@ pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &Ingest
         InputFormat::Raw => raw::convert(record, &mut cx),
         InputFormat::Messages => messages::convert(record, &mut cx),
         InputFormat::ShareGpt => sharegpt::convert(record, &mut cx),
+        InputFormat::Adp => adp::convert(record, options, &mut cx),
     };
     // No list of turns or messages: nothing more can be read, but problems met before it (an `id`
     // of the wrong type) come first, as they did when ingest stopped at the first problem.

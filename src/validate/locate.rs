@@ -46,6 +46,10 @@ impl<'a> Paths<'a> {
             Some(Value::Object(m)) if m.get("function").is_some_and(Value::is_object) => {
                 join_key(&join_key(origin, "function"), "arguments")
             }
+            // An ADP api_action's arguments.
+            Some(Value::Object(m)) if m.contains_key("kwargs") && m.contains_key("class_") => {
+                join_key(origin, "kwargs")
+            }
             _ => join_key(origin, "arguments"),
         }
     }
