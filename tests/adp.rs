@@ -2,9 +2,10 @@
 //! a located reason), the policies change what they say, and every command that reads trajectories
 //! (validate, stats, pairs, eval) takes ADP like any other format.
 
-use std::process::{Command, Output};
-
 use serde_json::{json, Value};
+
+mod run;
+use run::{stderr, stdout, trajkit};
 
 const FLAVOURS: &[(&str, usize)] = &[
     ("fixtures/samples/adp_api.jsonl", 4),
@@ -13,18 +14,6 @@ const FLAVOURS: &[(&str, usize)] = &[
     ("fixtures/samples/adp_swe.jsonl", 2),
     ("fixtures/samples/adp_qa.jsonl", 3),
 ];
-
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn jsonl(text: &str) -> Vec<Value> {
     text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()

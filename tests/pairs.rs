@@ -3,15 +3,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-mod tau_airline;
+mod run;
+use run::trajkit;
 
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
-}
+mod tau_airline;
 
 fn jsonl(text: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(text)

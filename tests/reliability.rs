@@ -10,13 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod run;
+use run::{stderr, trajkit};
 
 /// A fresh folder for one test.
 fn folder(test: &str) -> PathBuf {

@@ -2,17 +2,11 @@
 //! each raising exactly its finding at its path; clean fixtures raising none; real data not crashing.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod run;
+use run::{stderr, trajkit};
 
 /// The findings of `validate --format json` on `files`: (line, severity, code, path), and the exit code.
 fn findings(files: &[&str], extra: &[&str]) -> (Vec<(u64, String, String, String)>, i32) {

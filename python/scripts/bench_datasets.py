@@ -13,11 +13,13 @@ datasets runs: load_dataset("text") (the records as written), then map(batched=T
 Both write their output to the datasets cache (Arrow), as a real map does; the time includes that.
 
 one-core runs (taskset -c 0): `trajkit convert --threads 1 -o /dev/null` against the wheel converting
-the same lines in batches of 64 (Converter.convert_texts: the JSON lines; convert_batch: dicts).
+the same lines in batches of 64 (Converter.convert_texts: the JSON lines; convert_batch: dicts), each
+as wall time and as the process's CPU time (user + system; the fair measure on a busy machine).
 """
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -101,12 +103,20 @@ def run_map(kind, corpus, procs):
 
 # -- one core: the binary against the wheel -----------------------------------------------------
 
+def children_cpu():
+    """CPU seconds (user + system) of the finished child processes so far: unlike wall time, this
+    does not count the time the core spent on other processes of a busy machine."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def one_core(corpus, binary):
     runs = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(["taskset", "-c", "0", binary, "convert", corpus, "--date", DATE, "--threads", "1", "-q",
                     "-o", "/dev/null"], check=True)
-    runs.append({"run": "binary, 1 core", "seconds": round(time.perf_counter() - start, 2)})
+    runs.append({"run": "binary, 1 core", "seconds": round(time.perf_counter() - start, 2),
+                 "cpu_seconds": round(children_cpu() - cpu, 2)})
     for how in ["lines", "dicts"]:
         code = f"""
 import json, time, trajkit
@@ -131,15 +141,17 @@ with open("/dev/null", "w", encoding="utf-8") as sink:
 print(json.dumps({{"seconds": time.perf_counter() - start, "rows": rows}}))
 """
         # The wheel's time excludes the tokenizer load (the binary's includes it; ~0.3 s).
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), children_cpu()
         out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], check=True, capture_output=True)
         wall = time.perf_counter() - start
         inner = json.loads(out.stdout)
         runs.append({"run": f"wheel ({how}), 1 core", "seconds": round(inner["seconds"], 2),
-                     "process_seconds": round(wall, 2), "rows": inner["rows"]})
-    base = runs[0]["seconds"]
+                     "process_seconds": round(wall, 2), "cpu_seconds": round(children_cpu() - cpu, 2),
+                     "rows": inner["rows"]})
+    base, base_cpu = runs[0]["seconds"], runs[0]["cpu_seconds"]
     for r in runs[1:]:
         r["vs_binary"] = round(r["process_seconds"] / base, 3)
+        r["vs_binary_cpu"] = round(r["cpu_seconds"] / base_cpu, 3)
     return runs
 
 
