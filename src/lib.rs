@@ -14,17 +14,19 @@
 //!   → tokenize      one encode of the whole text → ids + byte offsets
 //!   → mask          byte spans × offsets → assistant_masks / labels
 //!   → emit          JSONL rows that TRL loads as they are
-//! check      reads rows back as turns and lints the mask
+//! check      reads rows back as turns and lints the mask (`check_mask`: a record's rows, checked)
 //! parse      model output (text or token ids) in a template's format → content, reasoning, tool calls
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
 //! report     one self-contained HTML page: summary, case mix, histograms, rows token by token
+//! settings   what a user asks for (flags, Python keyword arguments) → converter, ingest options, reader
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
 
 pub mod batch;
 pub mod check;
+pub mod check_mask;
 pub mod conversation;
 pub mod emit;
 pub mod eval;
@@ -36,6 +38,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod render;
 pub mod report;
+pub mod settings;
 pub mod source;
 pub mod tokenize;
 pub mod validate;

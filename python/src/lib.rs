@@ -1,24 +1,34 @@
-//! `trajkit._native`: the library's conversion path for Python, one record text in, the CLI's JSON
+//! `trajkit._native`: the library's per-record steps for Python, record texts in, the CLI's JSON
 //! lines out.
 //!
-//! The settings are mapped to a [`Converter`] as `trajkit convert` maps its flags, and each record
-//! goes through [`Converter::convert_within`] and [`Row::write_json_line`], the calls the CLI makes,
-//! so a row here is the CLI's row byte for byte. The Python half (python/trajkit) turns the lines
-//! into dicts, rejects into `RecordError`s, and column batches into record texts.
+//! Settings become pipeline objects through [`trajkit::settings`], the module the binary maps its
+//! flags into, and each record goes through the call the binary makes for it
+//! ([`Converter::convert_within`] and [`Row::write_json_line`], [`Validator::validate`] and
+//! [`Finding::to_json`], [`MaskChecker`], [`Scorer::score_line`]), so what comes back is the CLI's
+//! output byte for byte. The Python half (python/trajkit) turns lines into dicts, rejects into
+//! `RecordError`s, and column batches into record texts. The GIL is released while Rust works.
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context as _};
+use pyo3::conversion::FromPyObjectOwned;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use trajkit::conversation::normalize_tool;
+use trajkit::check_mask::MaskChecker;
 use trajkit::emit::{EmitKind, Row};
-use trajkit::ingest::{IngestOptions, InputFormat};
+use trajkit::eval::score::Scorer as ScoreProtocol;
+use trajkit::eval::task::GoldSet;
+use trajkit::eval::{SchemaCache, Weights};
+use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions};
 use trajkit::pipeline::{bytes_per_token, Converter, Expand, LengthLimit, Truncate};
-use trajkit::render::{load, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
+use trajkit::render::{HarmonyOptions, ReasoningEffort, ReasoningPolicy};
+use trajkit::settings::{
+    self, parse, parse_code_tool, parse_input_format, Choice, ConvertSettings, InputSettings, OutputSettings, Reader,
+    TrainEmptyThink,
+};
 use trajkit::source::RawRecord;
-use trajkit::tokenize::{TextTokenizer, TokenizerSource};
+use trajkit::validate::{Finding, Validator};
 
 /// A rejected record or row: (kind, file, line, id, code, path, message, length). `kind` is
 /// `record` (nothing of it was converted) or `row` (one per-turn row over `max_length`), as in the
@@ -28,25 +38,116 @@ type Reject = (&'static str, String, usize, Option<String>, &'static str, String
 /// What became of one record: its rows as JSON lines, and its rejects.
 type Converted = (Vec<String>, Vec<Reject>);
 
-/// The settings of `trajkit convert`, as the Python `Converter` passes them (already checked there).
-struct Settings {
-    template: String,
-    tokenizer: Option<String>,
-    template_name: Option<String>,
-    input_format: Option<String>,
-    tools: Option<String>,
-    reasoning: String,
-    empty_think: String,
-    expand: String,
-    date: Option<String>,
-    emit: String,
-    max_length: Option<usize>,
-    truncate: String,
-    reasoning_effort: String,
-    model_identity: String,
-    knowledge_cutoff: String,
-    current_date: Option<String>,
-    drop_trailing_user: bool,
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// An error with its causes, as the CLI prints it.
+fn settings_error(e: settings::SettingsError) -> PyErr {
+    PyValueError::new_err(settings::error_chain(&e))
+}
+
+/// `settings[key]` when present and not `None`.
+fn get<'py, T: FromPyObjectOwned<'py>>(settings: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
+    match settings.get_item(key)? {
+        Some(v) if !v.is_none() => {
+            Ok(Some(v.extract::<T>().map_err(|e| value_error(format!("{key}: {}", Into::<PyErr>::into(e))))?))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn choice<T: Choice>(settings: &Bound<'_, PyDict>, key: &str, default: T) -> PyResult<T> {
+    match get::<String>(settings, key)? {
+        Some(name) => parse::<T>(&name).map_err(settings_error),
+        None => Ok(default),
+    }
+}
+
+/// How records are read, from the keyword arguments `input_format`, `tools`, `drop_trailing_user`
+/// and the ADP ones (`adp_thought`, `adp_images`, `adp_web_html`, `adp_code_tool` as a list).
+fn input_settings(s: &Bound<'_, PyDict>) -> PyResult<InputSettings> {
+    let format = match get::<String>(s, "input_format")? {
+        Some(name) => Some(parse_input_format(&name).map_err(settings_error)?),
+        None => None,
+    };
+    let adp = AdpOptions::default();
+    let code_tools = get::<Vec<String>>(s, "adp_code_tool")?.unwrap_or_default();
+    Ok(InputSettings {
+        options: IngestOptions {
+            format,
+            default_tools: None,
+            drop_trailing_user: get(s, "drop_trailing_user")?.unwrap_or(false),
+            adp: AdpOptions {
+                thought: choice::<AdpThought>(s, "adp_thought", adp.thought)?,
+                images: choice::<AdpImages>(s, "adp_images", adp.images)?,
+                web_html: get(s, "adp_web_html")?.unwrap_or(adp.web_html),
+                code_tools: code_tools
+                    .iter()
+                    .map(|spec| parse_code_tool(spec))
+                    .collect::<Result<_, _>>()
+                    .map_err(settings_error)?,
+            },
+        },
+        tools: get(s, "tools")?,
+    })
+}
+
+/// The converter settings from `trajkit.Converter`'s keyword arguments (the CLI's flags, spelt
+/// with underscores); absent ones take the CLI's defaults.
+fn convert_settings(s: &Bound<'_, PyDict>) -> PyResult<ConvertSettings> {
+    let defaults = ConvertSettings::default();
+    let harmony = HarmonyOptions::default();
+    Ok(ConvertSettings {
+        template: get(s, "template")?.unwrap_or(defaults.template),
+        template_name: get(s, "template_name")?,
+        tokenizer: get(s, "tokenizer")?,
+        date: get(s, "date")?,
+        input: input_settings(s)?,
+        reasoning: choice::<ReasoningPolicy>(s, "reasoning", defaults.reasoning)?,
+        train_empty_think: choice(s, "empty_think", TrainEmptyThink(defaults.train_empty_think))?.0,
+        expand: choice::<Expand>(s, "expand", defaults.expand)?,
+        harmony: HarmonyOptions {
+            reasoning_effort: choice::<ReasoningEffort>(s, "reasoning_effort", harmony.reasoning_effort)?,
+            model_identity: get(s, "model_identity")?.unwrap_or(harmony.model_identity),
+            knowledge_cutoff: get(s, "knowledge_cutoff")?.unwrap_or(harmony.knowledge_cutoff),
+            current_date: get(s, "current_date")?,
+        },
+    })
+}
+
+/// `threads` workers for one call; `None` (0 or 1): the calling thread only.
+fn pool(threads: usize) -> PyResult<Option<rayon::ThreadPool>> {
+    match threads {
+        0 | 1 => Ok(None),
+        n => Ok(Some(rayon::ThreadPoolBuilder::new().num_threads(n).build().map_err(value_error)?)),
+    }
+}
+
+/// `work` over `items` in order, on the pool when there is one.
+fn map_in_order<I: Send, O: Send>(
+    pool: &Option<rayon::ThreadPool>,
+    items: Vec<I>,
+    work: impl Fn(I) -> O + Sync + Send,
+) -> Vec<O> {
+    match pool {
+        Some(pool) => pool.install(|| {
+            use rayon::prelude::*;
+            items.into_par_iter().map(work).collect()
+        }),
+        None => items.into_iter().map(work).collect(),
+    }
+}
+
+fn records(texts: Vec<String>, file: &str, lines: Vec<usize>) -> PyResult<Vec<RawRecord>> {
+    if texts.len() != lines.len() {
+        return Err(value_error(format!("{} texts but {} lines", texts.len(), lines.len())));
+    }
+    Ok(texts
+        .into_iter()
+        .zip(lines)
+        .map(|(text, line)| RawRecord::from_text(file, line, line.saturating_sub(1), text))
+        .collect())
 }
 
 /// A converter loaded once (template, tokenizer, tools) and used for any number of records.
@@ -55,75 +156,38 @@ struct Engine {
     converter: Arc<Converter>,
     limit: Option<LengthLimit>,
     emit: EmitKind,
-    /// Worker threads for one call; `None`: the calling thread only.
     pool: Option<rayon::ThreadPool>,
 }
 
 #[pymethods]
 impl Engine {
+    /// `settings`: `trajkit.Converter`'s keyword arguments (plus `emit`, `max_length`, `truncate`,
+    /// `threads`).
     #[new]
-    #[pyo3(signature = (template, tokenizer, template_name, input_format, tools, reasoning, empty_think, expand,
-        date, emit, max_length, truncate, reasoning_effort, model_identity, knowledge_cutoff, current_date, drop_trailing_user, threads))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        py: Python<'_>,
-        template: String,
-        tokenizer: Option<String>,
-        template_name: Option<String>,
-        input_format: Option<String>,
-        tools: Option<String>,
-        reasoning: String,
-        empty_think: String,
-        expand: String,
-        date: Option<String>,
-        emit: String,
-        max_length: Option<usize>,
-        truncate: String,
-        reasoning_effort: String,
-        model_identity: String,
-        knowledge_cutoff: String,
-        current_date: Option<String>,
-        drop_trailing_user: bool,
-        threads: usize,
-    ) -> PyResult<Engine> {
-        let settings = Settings {
-            template,
-            tokenizer,
-            template_name,
-            input_format,
-            tools,
-            reasoning,
-            empty_think,
-            expand,
-            date,
-            emit,
-            max_length,
-            truncate,
-            reasoning_effort,
-            model_identity,
-            knowledge_cutoff,
-            current_date,
-            drop_trailing_user,
-        };
+    fn new(py: Python<'_>, settings: &Bound<'_, PyDict>) -> PyResult<Engine> {
+        let convert = convert_settings(settings)?;
+        let emit = choice(settings, "emit", EmitKind::Tokens)?;
+        let max_length: Option<usize> = get(settings, "max_length")?;
+        let truncate = choice(settings, "truncate", Truncate::Drop)?;
+        let threads: usize = get(settings, "threads")?.unwrap_or(1);
+        // As `trajkit convert`: a length limit needs the tokenizer even when no tokens are written.
+        let with_tokenizer = emit == EmitKind::Tokens || max_length.is_some();
         // Loading a tokenizer takes a while; other Python threads may run meanwhile.
-        py.detach(|| Engine::load(&settings, threads)).map_err(|e| PyValueError::new_err(format!("{e:#}")))
+        let converter = py.detach(|| convert.converter(with_tokenizer)).map_err(settings_error)?;
+        let limit = max_length.map(|max_tokens| LengthLimit {
+            max_tokens,
+            truncate,
+            bytes_per_token: converter.tokenizer.as_ref().map(bytes_per_token),
+        });
+        Ok(Engine { converter: Arc::new(converter), limit, emit, pool: pool(threads)? })
     }
 
     /// Convert record texts. `lines` are the records' 1-based lines in `file` (they make the ids of
     /// records without one, `<file stem>:<line>`, and locate rejects). Returns, per record, its
     /// rows as JSON lines (without line ends) and its rejects. The GIL is released meanwhile.
     fn convert(&self, py: Python<'_>, texts: Vec<String>, file: &str, lines: Vec<usize>) -> PyResult<Vec<Converted>> {
-        if texts.len() != lines.len() {
-            return Err(PyValueError::new_err(format!("{} texts but {} lines", texts.len(), lines.len())));
-        }
-        let work = |(text, line): (String, usize)| self.convert_one(file, line, text);
-        Ok(py.detach(|| match &self.pool {
-            Some(pool) => pool.install(|| {
-                use rayon::prelude::*;
-                texts.into_par_iter().zip(lines).map(work).collect()
-            }),
-            None => texts.into_iter().zip(lines).map(work).collect(),
-        }))
+        let records = records(texts, file, lines)?;
+        Ok(py.detach(|| map_in_order(&self.pool, records, |record| self.convert_one(&record))))
     }
 
     /// The template's name as rows record it (`trajkit.template`).
@@ -134,37 +198,9 @@ impl Engine {
 }
 
 impl Engine {
-    fn load(s: &Settings, threads: usize) -> anyhow::Result<Engine> {
-        let emit = match s.emit.as_str() {
-            "tokens" => EmitKind::Tokens,
-            "messages" => EmitKind::Messages,
-            "text" => EmitKind::Text,
-            other => bail!("emit={other:?}: expected tokens, messages or text"),
-        };
-        // As `trajkit convert`: a length limit needs the tokenizer even when no tokens are written.
-        let converter = converter(s, emit == EmitKind::Tokens || s.max_length.is_some())?;
-        let limit = match s.max_length {
-            Some(max_tokens) => Some(LengthLimit {
-                max_tokens,
-                truncate: match s.truncate.as_str() {
-                    "drop" => Truncate::Drop,
-                    "turns" => Truncate::Turns,
-                    other => bail!("truncate={other:?}: expected drop or turns"),
-                },
-                bytes_per_token: converter.tokenizer.as_ref().map(bytes_per_token),
-            }),
-            None => None,
-        };
-        let pool = match threads {
-            0 | 1 => None,
-            n => Some(rayon::ThreadPoolBuilder::new().num_threads(n).build()?),
-        };
-        Ok(Engine { converter: Arc::new(converter), limit, emit, pool })
-    }
-
-    fn convert_one(&self, file: &str, line: usize, text: String) -> Converted {
-        let record = RawRecord::from_text(file, line, line.saturating_sub(1), text);
-        match self.converter.convert_within(&record, self.limit) {
+    fn convert_one(&self, record: &RawRecord) -> Converted {
+        let (file, line) = (record.location.file.to_string(), record.location.line);
+        match self.converter.convert_within(record, self.limit) {
             Ok(done) => {
                 let rows = done.rows.iter().map(|row: &Row| row.to_json_line(self.emit)).collect();
                 let rejects = done
@@ -172,7 +208,7 @@ impl Engine {
                     .into_iter()
                     .map(|row| {
                         let p = row.problem;
-                        ("row", file.to_string(), line, Some(row.id), p.code, p.path, p.message, Some(row.length))
+                        ("row", file.clone(), line, Some(row.id), p.code, p.path, p.message, Some(row.length))
                     })
                     .collect();
                 (rows, rejects)
@@ -180,95 +216,152 @@ impl Engine {
             Err(e) => {
                 let p = e.problem;
                 let length = e.length.map(|n| n as usize);
-                (Vec::new(), vec![("record", file.to_string(), line, e.id, p.code, p.path, p.message, length)])
+                (Vec::new(), vec![("record", file, line, e.id, p.code, p.path, p.message, length)])
             }
         }
     }
 }
 
-/// The converter the settings describe, as `trajkit convert` builds it from its flags
-/// (src/commands/settings.rs); tests/test_cli_equality.py holds the two to the same rows.
-fn converter(s: &Settings, with_tokenizer: bool) -> anyhow::Result<Converter> {
-    let date = match &s.date {
-        Some(d) => Date::parse(d).with_context(|| format!("date={d:?}: expected YYYY-MM-DD"))?,
-        None => Date::today(),
-    };
-    let options = load::LoadOptions { variant: s.template_name.as_deref(), tokenizer: s.tokenizer.as_deref(), date };
-    let loaded = load::load_with(&s.template, options)?;
-    let tokenizer = if with_tokenizer {
-        let source = match (&s.tokenizer, &loaded.tokenizer) {
-            (Some(spec), _) => TokenizerSource::parse(spec),
-            (None, Some(source)) => source.clone(),
-            (None, None) => {
-                bail!("template={:?}: no tokenizer.json next to the template; pass tokenizer=PATH", s.template)
-            }
-        };
-        Some(TextTokenizer::load(&source)?)
-    } else {
-        None
-    };
-    let default_tools = match &s.tools {
-        Some(path) => Some(Arc::new(read_tools(path)?.into_iter().map(normalize_tool).collect())),
-        None => None,
-    };
-    let format = match s.input_format.as_deref() {
-        None => None,
-        Some("raw") => Some(InputFormat::Raw),
-        Some("messages") => Some(InputFormat::Messages),
-        Some("sharegpt") => Some(InputFormat::ShareGpt),
-        Some(other) => bail!("input_format={other:?}: expected raw, messages or sharegpt"),
-    };
-    Ok(Converter {
-        template: loaded.template,
-        tokenizer,
-        ingest: IngestOptions { format, default_tools, drop_trailing_user: s.drop_trailing_user, ..Default::default() },
-        validation: None,
-        render: RenderOptions {
-            reasoning: match s.reasoning.as_str() {
-                "train" => ReasoningPolicy::Train,
-                "context" => ReasoningPolicy::Context,
-                "drop" => ReasoningPolicy::Drop,
-                other => bail!("reasoning={other:?}: expected train, context or drop"),
-            },
-            train_empty_think: match s.empty_think.as_str() {
-                "train" => true,
-                "context" => false,
-                other => bail!("empty_think={other:?}: expected train or context"),
-            },
-            date,
-            harmony: HarmonyOptions {
-                reasoning_effort: match s.reasoning_effort.as_str() {
-                    "low" => ReasoningEffort::Low,
-                    "medium" => ReasoningEffort::Medium,
-                    "high" => ReasoningEffort::High,
-                    other => bail!("reasoning_effort={other:?}: expected low, medium or high"),
-                },
-                model_identity: s.model_identity.clone(),
-                knowledge_cutoff: s.knowledge_cutoff.clone(),
-                current_date: s.current_date.clone(),
-            },
-        },
-        expand: match s.expand.as_str() {
-            "conversation" => Expand::Conversation,
-            "per-turn" | "per_turn" => Expand::PerTurn,
-            other => bail!("expand={other:?}: expected conversation or per-turn"),
-        },
+/// `trajkit validate --format json` on record texts: the findings about the `tools` file (located
+/// in it, without a line), then each record's findings, as the CLI's JSON lines.
+#[pyfunction]
+#[pyo3(signature = (texts, file, lines, settings, threads=1))]
+fn validate(
+    py: Python<'_>,
+    texts: Vec<String>,
+    file: &str,
+    lines: Vec<usize>,
+    settings: &Bound<'_, PyDict>,
+    threads: usize,
+) -> PyResult<(Vec<String>, Vec<Vec<String>>)> {
+    let input = input_settings(settings)?;
+    let records = records(texts, file, lines)?;
+    let pool = pool(threads)?;
+    py.detach(|| {
+        let ingest = input.ingest_options().map_err(settings_error)?;
+        let written = input.read_tools().map_err(settings_error)?;
+        let (validator, tool_findings) = Validator::new(ingest, written.as_deref());
+        let tools_file = input.tools.as_deref().unwrap_or_default();
+        let tool_lines = tool_findings.iter().map(|f| f.to_json(tools_file, None, None).to_string()).collect();
+        let per_record = map_in_order(&pool, records, |record| {
+            let report = validator.validate(&record);
+            let line = Some(record.location.line);
+            let json = |f: &Finding| f.to_json(&record.location.file, line, report.id.as_deref()).to_string();
+            report.findings.iter().map(json).collect()
+        });
+        Ok((tool_lines, per_record))
     })
 }
 
-/// A `tools` file: a JSON array of tool schemas, as `--tools` reads it.
-fn read_tools(path: &str) -> anyhow::Result<Vec<serde_json::Value>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("tools={path:?}"))?;
-    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("tools={path:?}: not JSON"))?;
-    let serde_json::Value::Array(items) = value else {
-        bail!("tools={path:?}: expected a JSON array of tool schemas");
-    };
-    Ok(items)
+/// What check-mask makes of one record: each row's report as a JSON object text, and why the
+/// record could not be read (then there are no rows).
+type MaskChecked = (Vec<String>, Option<String>);
+
+/// `trajkit check-mask` for records or convert output rows, with its converter and tokenizers
+/// loaded once.
+#[pyclass(frozen, module = "trajkit._native")]
+struct MaskCheck {
+    checker: MaskChecker,
+    pool: Option<rayon::ThreadPool>,
+}
+
+#[pymethods]
+impl MaskCheck {
+    #[new]
+    fn new(py: Python<'_>, settings: &Bound<'_, PyDict>) -> PyResult<MaskCheck> {
+        let convert = convert_settings(settings)?;
+        let threads: usize = get(settings, "threads")?.unwrap_or(1);
+        Ok(MaskCheck { checker: py.detach(|| MaskChecker::new(convert)), pool: pool(threads)? })
+    }
+
+    /// Per record: its rows' reports, or the reason it is unreadable (what the CLI prints as
+    /// `error: FILE:LINE: …`). A tokenizer that cannot be loaded fails the call, as it ends the CLI.
+    fn check(&self, py: Python<'_>, texts: Vec<String>, file: &str, lines: Vec<usize>) -> PyResult<Vec<MaskChecked>> {
+        let records = records(texts, file, lines)?;
+        let done: Vec<Result<MaskChecked, String>> = py.detach(|| {
+            map_in_order(&self.pool, records, |record| {
+                let rows = match self.checker.rows(&record) {
+                    Ok(rows) => rows,
+                    Err(message) => return Ok((Vec::new(), Some(message))),
+                };
+                let mut reports = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let tokenizer = self.checker.tokenizer(&row.info)?;
+                    reports.push(self.checker.check(&row, &tokenizer).to_json(&row).to_string());
+                }
+                Ok((reports, None))
+            })
+        });
+        done.into_iter().collect::<Result<Vec<_>, _>>().map_err(value_error)
+    }
+}
+
+/// `trajkit score`: requests in, the CLI's response lines out.
+#[pyclass(frozen, module = "trajkit._native")]
+struct Scorer {
+    scorer: ScoreProtocol,
+    pool: Option<rayon::ThreadPool>,
+}
+
+#[pymethods]
+impl Scorer {
+    /// `settings`: template, parser, tokenizer, date (as `score`'s flags), `weights` (a JSON object
+    /// text), `weights_file` (as `--weights`), `gold` (as `--gold`), `threads`.
+    #[new]
+    fn new(py: Python<'_>, settings: &Bound<'_, PyDict>) -> PyResult<Scorer> {
+        let output = OutputSettings {
+            template: get(settings, "template")?.unwrap_or_else(|| "qwen3".into()),
+            parser: get(settings, "parser")?,
+            tokenizer: get(settings, "tokenizer")?,
+            date: get(settings, "date")?,
+        };
+        let weights_json: Option<String> = get(settings, "weights")?;
+        let weights_file: Option<String> = get(settings, "weights_file")?;
+        let gold: Option<String> = get(settings, "gold")?;
+        let threads: usize = get(settings, "threads")?.unwrap_or(1);
+        let scorer = py.detach(|| -> PyResult<ScoreProtocol> {
+            let reader = Reader::new(&output).map_err(settings_error)?;
+            // Loaded now rather than in the first reward call (only completions given as ids need it).
+            let _ = reader.tokenizer();
+            let weights = match (weights_json, weights_file) {
+                (Some(text), _) => {
+                    let value: serde_json::Value =
+                        serde_json::from_str(&text).map_err(|e| value_error(format!("weights: not JSON: {e}")))?;
+                    Weights::from_json(&value).map_err(|e| value_error(format!("weights: {e}")))?
+                }
+                (None, Some(path)) => settings::read_weights(&path).map_err(settings_error)?,
+                (None, None) => Weights::default(),
+            };
+            let cache = SchemaCache::default();
+            let gold = match gold {
+                Some(path) => {
+                    let set = GoldSet::read(&path, &IngestOptions::default(), &cache)
+                        .map_err(|e| value_error(format!("cannot read {path}: {e}")))?;
+                    if set.tasks.is_empty() {
+                        return Err(value_error(format!("{path}: no assistant turns to evaluate")));
+                    }
+                    Some(set)
+                }
+                None => None,
+            };
+            Ok(ScoreProtocol::new(reader, weights, gold, cache))
+        })?;
+        Ok(Scorer { scorer, pool: pool(threads)? })
+    }
+
+    /// One response line per request line (a bad request is answered with `error`, as the CLI
+    /// answers it).
+    fn score_lines(&self, py: Python<'_>, lines: Vec<String>) -> Vec<String> {
+        py.detach(|| map_in_order(&self.pool, lines, |line| self.scorer.score_line(&line).to_string()))
+    }
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Engine>()?;
+    m.add_class::<MaskCheck>()?;
+    m.add_class::<Scorer>()?;
+    m.add_function(wrap_pyfunction!(validate, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

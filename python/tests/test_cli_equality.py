@@ -3,13 +3,14 @@
 Every bundled sample and golden case file is converted both ways, for each built-in template and
 both expansions; the CLI runs as the built binary (conftest.binary)."""
 
+import glob
 import json
 import pickle
 
 import pytest
 
 import trajkit
-from conftest import DATE, cli, read_lines
+from conftest import DATE, ROOT, cli, read_lines
 
 SAMPLES = ["fixtures/samples/raw.jsonl", "fixtures/samples/bad.jsonl"]
 GOLDEN = ["fixtures/golden/cases.jsonl", "fixtures/golden/cases_harmony.jsonl"]
@@ -62,6 +63,20 @@ def test_flags_mirror_the_cli(flags, settings):
         rows, rejects = wheel(path, **settings)
         assert rows == want_rows, path
         assert rejects == want_rejects, path
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob("fixtures/samples/adp_*.jsonl", root_dir=ROOT)))
+def test_adp_records_and_flags_equal_the_cli(path):
+    for flags, settings in [
+        ([], {}),
+        (["--adp-images", "drop", "--adp-web-html", "--adp-thought", "content"],
+         dict(adp_images="drop", adp_web_html=True, adp_thought="content")),
+        (["--adp-code-tool", "python=run_python:source", "--input-format", "adp"],
+         dict(adp_code_tool=["python=run_python:source"], input_format="adp")),
+    ]:
+        want_rows, want_rejects = cli(path, *flags)
+        rows, rejects = wheel(path, **settings)
+        assert (rows, rejects) == (want_rows, want_rejects), (path, flags)
 
 
 def test_a_byo_template_folder_equals_the_cli():

@@ -11,6 +11,9 @@ converts.
     ds = datasets.load_dataset("text", data_files="raw.jsonl", split="train")
     rows = ds.map(conv.convert_batch, batched=True, with_indices=True, remove_columns=["text"],
                   features=conv.features(), num_proc=4)
+
+``validate``, ``check_mask``, ``Scorer`` and ``reward_fn`` are the CLI's ``validate``, ``check-mask`` and
+``score`` (a TRL GRPO reward function) on records in memory, with the CLI's results.
 """
 
 from __future__ import annotations
@@ -22,7 +25,17 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from . import _native
 
-__all__ = ["Converter", "RecordError", "REJECT_COLUMN"]
+__all__ = [
+    "Converter",
+    "RecordError",
+    "REJECT_COLUMN",
+    "validate",
+    "validate_lines",
+    "check_mask",
+    "Scorer",
+    "reward_fn",
+    "RewardFunction",
+]
 
 __version__ = _native.__version__
 
@@ -30,16 +43,7 @@ __version__ = _native.__version__
 #: (file, line, kind, id, code, path, message, length, record), or ``""`` for a row.
 REJECT_COLUMN = "trajkit_reject"
 
-_CHOICES = {
-    "reasoning": ("train", "context", "drop"),
-    "empty_think": ("train", "context"),
-    "expand": ("conversation", "per-turn"),
-    "emit": ("tokens", "messages", "text"),
-    "truncate": ("drop", "turns"),
-    "reasoning_effort": ("low", "medium", "high"),
-    "input_format": (None, "raw", "messages", "sharegpt"),
-    "on_error": ("raise", "column"),
-}
+_ON_ERROR = ("raise", "column")
 
 
 class RecordError(ValueError):
@@ -86,35 +90,44 @@ def _rebuild_error(d):
 
 
 # One engine per settings per process: unpickled copies of a converter share it, so a worker loads
-# the template and tokenizer once, not once per batch.
+# the template and tokenizer once, not once per batch. The same holds for check_mask's checkers and
+# scorers.
 _ENGINES: Dict[tuple, Any] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def _engine(settings: Dict[str, Any], cwd: str):
-    key = (tuple(sorted(settings.items())), cwd)
+def _engine(settings: Dict[str, Any], cwd: str, kind=None):
+    kind = kind or _native.Engine
+    key = (kind.__name__, tuple(sorted(settings.items())), cwd)
     engine = _ENGINES.get(key)
     if engine is None:
         with _ENGINES_LOCK:
             engine = _ENGINES.get(key)
             if engine is None:
-                engine = _load(settings, cwd)
+                engine = _load(kind, settings, cwd)
                 _ENGINES[key] = engine
     return engine
 
 
-def _load(settings: Dict[str, Any], cwd: str):
+def _load(kind, settings: Dict[str, Any], cwd: str):
     """Load the engine with relative paths read from the directory the converter was made in. The
     paths stay as given, since rows record them (`trajkit.tokenizer`) as the CLI does; a worker
     (Ray's in particular) may run elsewhere. Everything is read at load time."""
     here = os.getcwd()
     if cwd == here or not os.path.isdir(cwd):
-        return _native.Engine(**settings)
+        return kind(settings)
     os.chdir(cwd)
     try:
-        return _native.Engine(**settings)
+        return kind(settings)
     finally:
         os.chdir(here)
+
+
+def _today() -> str:
+    # Fixed when settings are made, so that every worker renders the same date.
+    import datetime
+
+    return datetime.date.today().isoformat()
 
 
 class Converter:
@@ -149,28 +162,20 @@ class Converter:
         knowledge_cutoff: str = "2024-06",
         current_date: Optional[str] = None,
         drop_trailing_user: bool = False,
+        adp_thought: str = "reasoning",
+        adp_images: str = "refuse",
+        adp_web_html: bool = False,
+        adp_code_tool: Sequence[str] = (),
         threads: int = 1,
         on_error: str = "raise",
         source: str = "records",
     ):
+        # Choices are checked (with the CLI's names) when the engine loads, below.
         expand = expand.replace("_", "-")
-        for name, value in (
-            ("reasoning", reasoning),
-            ("empty_think", empty_think),
-            ("expand", expand),
-            ("emit", emit),
-            ("truncate", truncate),
-            ("reasoning_effort", reasoning_effort),
-            ("input_format", input_format),
-            ("on_error", on_error),
-        ):
-            if value not in _CHOICES[name]:
-                raise ValueError(f"{name}={value!r}: expected one of {[c for c in _CHOICES[name] if c]}")
+        if on_error not in _ON_ERROR:
+            raise ValueError(f"on_error={on_error!r}: expected one of {list(_ON_ERROR)}")
         if date is None:
-            # Fixed when the converter is made, so that every worker renders the same date.
-            import datetime
-
-            date = datetime.date.today().isoformat()
+            date = _today()
         self._settings = dict(
             template=template,
             tokenizer=tokenizer,
@@ -189,6 +194,10 @@ class Converter:
             knowledge_cutoff=knowledge_cutoff,
             current_date=current_date,
             drop_trailing_user=bool(drop_trailing_user),
+            adp_thought=adp_thought,
+            adp_images=adp_images,
+            adp_web_html=bool(adp_web_html),
+            adp_code_tool=tuple(adp_code_tool),
             threads=int(threads),
         )
         self.on_error = on_error
@@ -425,3 +434,212 @@ def _columns(rows: List[dict], rejects: Optional[List[str]], emit: str) -> Dict[
     if rejects is not None:
         columns[REJECT_COLUMN] = rejects
     return columns
+
+
+# -- validate, check_mask, score ------------------------------------------------------------------
+
+
+def _records(records, lines: Optional[Sequence[int]]):
+    """Record texts and their 1-based lines, blank texts left out (as the CLI skips blank lines).
+    ``records``: an iterable of JSON texts, bytes or dicts, or a column batch (``datasets.map``,
+    Ray ``map_batches``)."""
+    if isinstance(records, Mapping) or (hasattr(records, "columns") and hasattr(records, "to_dict")):
+        texts = _batch_texts(records)
+    else:
+        texts = [_record_text(r) for r in records]
+    if lines is None:
+        lines = range(1, len(texts) + 1)
+    keep = [(t, int(n)) for t, n in zip(texts, lines) if not _blank(t)]
+    return [t for t, _ in keep], [n for _, n in keep]
+
+
+def validate_lines(
+    records,
+    *,
+    input_format: Optional[str] = None,
+    tools: Optional[str] = None,
+    drop_trailing_user: bool = False,
+    source: str = "records",
+    lines: Optional[Sequence[int]] = None,
+    threads: int = 1,
+    **adp,
+) -> List[str]:
+    """``trajkit validate --format json`` in-process: its JSON lines (without line ends), byte for
+    byte. Findings about the ``tools`` file come first (located in that file, ``line`` null), then
+    each record's, records located as ``source`` line ``lines[i]`` (default 1, 2, ...). ``adp_*``:
+    how ADP records are read, as ``Converter``'s."""
+    unknown = set(adp) - _ADP_SETTINGS
+    if unknown:
+        raise TypeError(f"validate: unknown settings {sorted(unknown)}")
+    texts, lines = _records(records, lines)
+    settings = dict(adp, input_format=input_format, tools=tools, drop_trailing_user=bool(drop_trailing_user))
+    tool_lines, per_record = _native.validate(texts, source, lines, settings, int(threads))
+    return tool_lines + [line for record in per_record for line in record]
+
+
+def validate(records, **kwargs) -> List[Dict[str, Any]]:
+    """``trajkit validate`` in-process: one dict per finding (file, line, id, code, severity, path,
+    message), exactly the CLI's ``--format json`` lines; arguments as ``validate_lines``. A record
+    with no findings adds nothing; a finding with severity ``error`` is what makes the CLI exit 1."""
+    return [json.loads(line) for line in validate_lines(records, **kwargs)]
+
+
+#: The ``Converter`` settings that also say how ``check_mask`` converts records.
+_CONVERT_SETTINGS = {
+    "template_name",
+    "input_format",
+    "tools",
+    "reasoning",
+    "empty_think",
+    "expand",
+    "reasoning_effort",
+    "model_identity",
+    "knowledge_cutoff",
+    "current_date",
+    "drop_trailing_user",
+    "adp_thought",
+    "adp_images",
+    "adp_web_html",
+    "adp_code_tool",
+}
+
+_ADP_SETTINGS = {"adp_thought", "adp_images", "adp_web_html", "adp_code_tool"}
+
+
+def check_mask(
+    rows_or_records,
+    *,
+    source: str = "records",
+    lines: Optional[Sequence[int]] = None,
+    template: str = "qwen3",
+    tokenizer: Optional[str] = None,
+    date: Optional[str] = None,
+    threads: int = 1,
+    **settings,
+) -> List[Dict[str, Any]]:
+    """``trajkit check-mask`` in-process, one dict per row: ``file`` and ``line`` of its record,
+    ``id``, ``template``, ``tokens``, ``supervised`` (tokens with loss), ``spans`` (the supervised
+    runs as ``[start, end)`` token ranges, the spans the CLI prints), ``violations``
+    (``[{code, message}]``) and ``empty_think_supervised``.
+
+    ``rows_or_records``: convert output rows (with ``input_ids``, checked as they are) or input
+    records (converted first with the other keyword arguments, which are ``Converter``'s). A record
+    that cannot be read or converted gives one dict with ``error`` instead (the CLI's
+    ``error: FILE:LINE: ...`` line). ``tokenizer`` decodes every row (default: the row's own)."""
+    unknown = set(settings) - _CONVERT_SETTINGS
+    if unknown:
+        raise TypeError(f"check_mask: unknown settings {sorted(unknown)} (known: {sorted(_CONVERT_SETTINGS)})")
+    texts, lines = _records(rows_or_records, lines)
+    if "expand" in settings:
+        settings["expand"] = settings["expand"].replace("_", "-")
+    if "adp_code_tool" in settings:
+        settings["adp_code_tool"] = tuple(settings["adp_code_tool"])
+    config = dict(settings, template=template, tokenizer=tokenizer, date=date or _today(), threads=int(threads))
+    checker = _engine(config, os.getcwd(), _native.MaskCheck)
+    out: List[Dict[str, Any]] = []
+    for line, (reports, error) in zip(lines, checker.check(texts, source, lines)):
+        if error is not None:
+            out.append({"file": source, "line": line, "error": error})
+        for report in reports:
+            out.append({"file": source, "line": line, **json.loads(report)})
+    return out
+
+
+class Scorer:
+    """``trajkit score`` in-process: ``score(request)`` is one ``score --serve`` response.
+
+    ``template``, ``parser``, ``tokenizer``, ``date``: how completions are read (``score``'s flags).
+    ``weights``: a dict overriding the default weights (``{"arguments": 2}``), or the path of a
+    ``--weights`` file. ``gold``: a gold file whose turns requests may name by ``id`` and ``turn``.
+    Pickles as its settings (the tokenizer is loaded once per process)."""
+
+    def __init__(
+        self,
+        template: str = "qwen3",
+        *,
+        parser: Optional[str] = None,
+        tokenizer: Optional[str] = None,
+        weights=None,
+        gold: Optional[str] = None,
+        date: Optional[str] = None,
+        threads: int = 1,
+    ):
+        settings = dict(template=template, parser=parser, tokenizer=tokenizer, gold=gold, date=date, threads=int(threads))
+        if isinstance(weights, Mapping):
+            settings["weights"] = json.dumps(dict(weights), sort_keys=True)
+        elif weights is not None:
+            settings["weights_file"] = os.fspath(weights)
+        self._settings = settings
+        self._cwd = os.getcwd()
+        self._native = _engine(self._settings, self._cwd, _native.Scorer)
+
+    def __getstate__(self):
+        return {"settings": self._settings, "cwd": self._cwd}
+
+    def __setstate__(self, state):
+        self._settings = state["settings"]
+        self._cwd = state["cwd"]
+        self._native = _engine(self._settings, self._cwd, _native.Scorer)
+
+    def score_lines(self, lines: Sequence[str]) -> List[str]:
+        """Request lines (JSON texts) → the CLI's response lines, byte for byte."""
+        return self._native.score_lines(list(lines))
+
+    def score_batch(self, requests: Sequence) -> List[Dict[str, Any]]:
+        """Requests (dicts or JSON texts) → response dicts: ``reward`` (None with ``error`` for a bad
+        request), ``components``, ``kind``, ``parse_error``, and the request's ``id``/``turn``."""
+        texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in requests]
+        return [json.loads(line) for line in self._native.score_lines(texts)]
+
+    def score(self, request) -> Dict[str, Any]:
+        """One request (a dict or its JSON text) → its response dict."""
+        return self.score_batch([request])[0]
+
+
+#: Dataset columns a reward function passes on to a request when TRL hands them over.
+_REQUEST_COLUMNS = ("reference", "tools", "history", "messages", "case", "id", "turn")
+
+
+class RewardFunction:
+    """A GRPO reward function for TRL: ``(prompts, completions, completion_ids=..., **columns) ->
+    list[float]`` (``None`` for a request that could not be scored, which TRL reads as NaN)."""
+
+    __name__ = "trajkit"
+
+    def __init__(self, scorer: Scorer, use_ids: bool = True):
+        self.scorer = scorer
+        self.use_ids = use_ids
+
+    def requests(self, prompts=None, completions=None, completion_ids=None, **columns) -> List[Dict[str, Any]]:
+        """The ``score`` requests the call makes: the completion (its token ids when TRL passes
+        them and ``use_ids``, else its text or messages), the dataset's ``reference``, ``tools``,
+        ``history``, ``case`` (and ``id``/``turn`` for a scorer with ``gold``), and a conversational
+        prompt as the history when there is no ``history`` column."""
+        use_ids = self.use_ids and completion_ids is not None
+        n = len(completion_ids if use_ids else completions)
+        out = []
+        for i in range(n):
+            request: Dict[str, Any] = {}
+            if use_ids:
+                request["completion_ids"] = [int(t) for t in completion_ids[i]]
+            else:
+                request["completion"] = completions[i]
+            for name in _REQUEST_COLUMNS:
+                values = columns.get(name)
+                if values is not None and values[i] is not None:
+                    request[name] = values[i]
+            if prompts is not None and isinstance(prompts[i], list) and "history" not in request:
+                request["prompt"] = prompts[i]
+            out.append(request)
+        return out
+
+    def __call__(self, prompts=None, completions=None, completion_ids=None, **kwargs) -> List[Optional[float]]:
+        requests = self.requests(prompts, completions, completion_ids, **kwargs)
+        return [reply["reward"] for reply in self.scorer.score_batch(requests)]
+
+
+def reward_fn(template: str = "qwen3", *, use_ids: bool = True, **scorer_settings) -> RewardFunction:
+    """``trajkit score`` as a TRL ``GRPOTrainer`` reward function (``reward_funcs=trajkit.reward_fn()``),
+    in-process: no ``score --serve`` subprocess. Settings as ``Scorer``'s. Make the dataset with
+    ``trajkit eval --prompts`` (columns ``prompt``, ``reference``, ``tools``, ``history``, ``case``)."""
+    return RewardFunction(Scorer(template, **scorer_settings), use_ids=use_ids)

@@ -8,7 +8,7 @@ use std::io::{BufWriter, Write};
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
-use super::settings::{read_gold, Reader, SHOWN};
+use super::settings::{output_settings, read_gold, Reader, SHOWN};
 use super::{Exit, Output};
 use crate::cli::{EvalArgs, ReportFormatArg};
 use trajkit::conversation::ArgumentsForm;
@@ -18,7 +18,7 @@ use trajkit::parse::ParseError;
 use trajkit::source::RecordReader;
 
 pub fn run(args: EvalArgs) -> Result<Exit> {
-    let reader = Reader::new(&args.output_flags)?;
+    let reader = Reader::new(&output_settings(&args.output_flags))?;
     let cache = SchemaCache::default();
     let gold = read_gold(&args.gold, &cache)?;
     let mut out = Output::open(args.output.as_deref())?;

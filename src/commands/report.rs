@@ -2,17 +2,17 @@
 //! linted by check-mask's code, the records classified by stats' code, the findings made by
 //! validate's; this command only gathers them for [`trajkit::report`].
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use anyhow::Result;
 
-use super::check_mask::{check_row, template_markers, tokenizer_for, Checked, RowReader, Summary};
-use super::settings::{converter, for_each_record, ingest_options, read_tools, thread_pool};
+use super::check_mask::Summary;
+use super::settings::{convert_settings, converter, for_each_record, input_settings, thread_pool};
 use super::stats::{record_stats, Totals};
 use super::{Exit, Output};
 use crate::cli::ReportArgs;
 use trajkit::check::{row_turns, Turn, Violation};
+use trajkit::check_mask::{Checked, MaskChecker};
 use trajkit::report::{self, Distributions, FindingRef, Mix, Page, RowView, Sampler, TokenText, ViolationRef};
 use trajkit::source::RawRecord;
 use trajkit::tokenize::TextTokenizer;
@@ -29,21 +29,19 @@ struct Kept {
 
 pub fn run(args: ReportArgs) -> Result<Exit> {
     let pool = thread_pool(args.render.threads)?;
-    let reader = RowReader::new(&args.render);
+    let checker = MaskChecker::new(convert_settings(&args.render));
     // Stats' classification needs no tokens (its tokens-per-row figures are not on the page).
     let stats_converter = converter(&args.render, false)?;
     let validator = match args.validate {
         true => {
-            let written = args.render.input.tools.as_deref().map(read_tools).transpose()?;
-            Some(Validator::new(ingest_options(&args.render.input)?, written.as_deref()).0)
+            let input = input_settings(&args.render.input);
+            Some(Validator::new(input.ingest_options()?, input.read_tools()?.as_deref()).0)
         }
         false => None,
     };
-    let tokenizers: Mutex<HashMap<String, TextTokenizer>> = Mutex::new(HashMap::new());
-    let markers = template_markers(&args.render);
 
     let work = |record: &RawRecord| {
-        let rows = reader.rows(record);
+        let rows = checker.rows(record);
         let stats = record_stats(&stats_converter, record);
         let findings = validator.as_ref().map(|v| v.validate(record));
         (rows, stats, findings)
@@ -89,14 +87,14 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
         };
         for row in rows {
             let index = counts.rows;
-            let tokenizer = tokenizer_for(&row.info, &args.render.tokenizer, &tokenizers)?;
-            let checked = check_row(&row, &tokenizer, markers.as_ref());
+            let tokenizer = checker.tokenizer(&row.info).map_err(anyhow::Error::msg)?;
+            let checked = checker.check(&row, &tokenizer);
             counts.add(&row, &checked);
             let spec = args.render.tokenizer.clone().or_else(|| row.info.tokenizer.clone());
             *page.summary.tokenizers.entry(spec.unwrap_or_else(|| "qwen3".into())).or_default() += 1;
             let template = if row.info.template.is_empty() { "?" } else { &row.info.template };
             *page.summary.templates.entry(template.to_string()).or_default() += 1;
-            let turns = row_turns(&row.info.template, &tokenizer, &row.ids, markers.as_ref());
+            let turns = row_turns(&row.info.template, &tokenizer, &row.ids, checker.markers());
             let supervised = row.mask.iter().filter(|&&m| m == 1).count();
             dist.lengths.push(row.ids.len());
             dist.shares.push(if row.ids.is_empty() { 0.0 } else { supervised as f64 / row.ids.len() as f64 });

@@ -1,35 +1,21 @@
 //! `trajkit score`: the decomposed reward of each completion. `--serve` keeps one process open for
 //! a training run: a reward function writes one JSON request line to its stdin and reads one JSON
-//! line back, with no start-up cost per call.
+//! line back, with no start-up cost per call. The protocol itself is [`trajkit::eval::score`].
 
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 
-use anyhow::{Context as _, Result};
-use serde_json::{json, Map, Value};
-
-use super::settings::{read_gold, Reader};
+use super::settings::{output_settings, read_gold, Reader};
 use super::Exit;
 use crate::cli::ScoreArgs;
-use trajkit::eval::task::{tasks, tasks_with_tools, GoldSet, Task};
-use trajkit::eval::{judge, prediction, reward, Key, SchemaCache, Weights};
-use trajkit::ingest::{ingest_value, IngestOptions};
-
-/// Everything a request is scored with; read once.
-struct Scorer {
-    reader: Reader,
-    weights: Weights,
-    cache: SchemaCache,
-    gold: Option<GoldSet>,
-}
+use anyhow::{Context as _, Result};
+use trajkit::eval::score::Scorer;
+use trajkit::eval::{SchemaCache, Weights};
+use trajkit::settings::read_weights;
 
 pub fn run(args: ScoreArgs) -> Result<Exit> {
-    let reader = Reader::new(&args.output_flags)?;
+    let reader = Reader::new(&output_settings(&args.output_flags))?;
     let weights = match &args.weights {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("--weights {path}"))?;
-            let value: Value = serde_json::from_str(&text).with_context(|| format!("--weights {path}: not JSON"))?;
-            Weights::from_json(&value).map_err(|e| anyhow::anyhow!("--weights {path}: {e}"))?
-        }
+        Some(path) => read_weights(path)?,
         None => Weights::default(),
     };
     let cache = SchemaCache::default();
@@ -42,7 +28,7 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         // completions given as ids; a template without one simply has none).
         let _ = reader.tokenizer();
     }
-    let scorer = Scorer { reader, weights, cache, gold };
+    let scorer = Scorer::new(reader, weights, gold, cache);
     let input: Box<dyn Read> = match args.input.as_deref() {
         None | Some("-") => Box::new(io::stdin().lock()),
         Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?),
@@ -82,107 +68,4 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         _ => {}
     }
     Ok(exit)
-}
-
-impl Scorer {
-    /// One request line → one response object; a bad request is answered with `error` (and a null
-    /// reward) rather than ending the session.
-    fn score_line(&self, line: &str) -> Value {
-        let request: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => return json!({"reward": null, "error": format!("request is not JSON: {e}")}),
-        };
-        let mut response = Map::new();
-        for key in ["id", "turn", "custom_id"] {
-            if let Some(v) = request.get(key) {
-                response.insert(key.into(), v.clone());
-            }
-        }
-        match self.score(&request) {
-            Ok(fields) => response.extend(fields),
-            Err(e) => {
-                response.insert("reward".into(), Value::Null);
-                response.insert("error".into(), Value::String(e));
-            }
-        }
-        Value::Object(response)
-    }
-
-    fn score(&self, request: &Value) -> Result<Map<String, Value>, String> {
-        let output = prediction::output(request)?
-            .ok_or("no completion: expected `completion`, `completion_ids`, `output`, `choices` … (docs/eval.md)")?;
-        let inline;
-        let task: &Task = if request.get("reference").is_some_and(|r| !r.is_null()) {
-            inline = inline_task(request, &self.cache)?;
-            &inline
-        } else {
-            let gold = self.gold.as_ref().ok_or("no `reference` (and no --gold to look `id` and `turn` up in)")?;
-            match prediction::key(request)? {
-                Some(Key::Turn { id, turn }) => {
-                    let i = gold.get(&id, turn).ok_or_else(|| format!("no gold turn {turn} of record {id:?}"))?;
-                    &gold.tasks[i]
-                }
-                _ => return Err("no `reference`, and no `id` and `turn` naming a gold turn".into()),
-            }
-        };
-        let parsed = self.reader.parse(&output)?;
-        let j = judge(task, parsed);
-        let r = reward(task, &j, &self.weights);
-        let mut m = Map::new();
-        m.insert("reward".into(), json!(r.total));
-        m.insert("components".into(), r.to_json());
-        m.insert("kind".into(), json!(task.kind.as_str()));
-        m.insert("parse_error".into(), json!(j.parse_error.as_ref().map(|e| e.to_string())));
-        Ok(m)
-    }
-}
-
-/// A task from a request that carries its own context: `reference` (the gold assistant message, or
-/// its text), `tools`, the conversation so far as `history`, `messages` or `prompt` (a list of messages), and
-/// optionally `case`.
-fn inline_task(request: &Value, cache: &SchemaCache) -> Result<Task, String> {
-    let mut reference = request.get("reference").cloned().unwrap_or(Value::Null);
-    if let Value::String(s) = &reference {
-        // A datasets column holds the message as a JSON string; plain text is the answer itself.
-        reference = match serde_json::from_str::<Value>(s) {
-            Ok(m @ Value::Object(_)) if m.get("content").is_some() || m.get("tool_calls").is_some() => m,
-            _ => json!({"content": s}),
-        };
-    }
-    let Value::Object(mut reference) = reference else { return Err("`reference` must be a message or text".into()) };
-    reference.insert("role".into(), json!("assistant"));
-    let history = ["history", "messages", "prompt"].iter().find_map(|k| request.get(*k).filter(|v| !v.is_null()));
-    let mut messages: Vec<Value> = match history {
-        Some(Value::Array(m)) => m.clone(),
-        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
-            Ok(Value::Array(m)) => m,
-            _ => Vec::new(), // a rendered prompt: no history to ground against
-        },
-        _ => Vec::new(),
-    };
-    messages.push(Value::Object(reference));
-    let mut record = Map::new();
-    record.insert("messages".into(), Value::Array(messages));
-    let case = request.get("case").filter(|c| c.as_str().is_some_and(|c| !c.trim().is_empty()));
-    if let Some(case) = case {
-        record.insert("case".into(), case.clone());
-    }
-    // Tools as a JSON string (a dataset column) are compiled once per distinct text. The
-    // conversation itself needs them only to infer the case when the request names none.
-    let tools = match request.get("tools") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if case.is_some() => Some(cache.get_text(text)?),
-        Some(tools) => {
-            record.insert("tools".into(), tools.clone());
-            None
-        }
-    };
-    let ingested = ingest_value(Value::Object(record), "request", &IngestOptions::default())
-        .map_err(|e| format!("request: {e}"))?;
-    let conversation = ingested.conversation;
-    let tasks = match tools {
-        Some(tools) => tasks_with_tools(conversation, tools),
-        None => tasks(conversation, cache),
-    };
-    tasks.into_iter().next_back().ok_or_else(|| "request: no assistant reference".to_string())
 }

@@ -3,18 +3,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
-use serde_json::json;
 
-use super::settings::{for_each_record, ingest_options, read_tools, thread_pool};
+use super::settings::{for_each_record, input_settings, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{FormatArg, ValidateArgs};
-use trajkit::ingest;
-use trajkit::pairs::validate_pair;
 use trajkit::validate::{Finding, RecordReport, Severity, Validator};
 
 pub fn run(args: ValidateArgs) -> Result<Exit> {
-    let ingest = ingest_options(&args.input)?;
-    let written = args.input.tools.as_deref().map(read_tools).transpose()?;
+    let input = input_settings(&args.input);
+    let ingest = input.ingest_options()?;
+    let written = input.read_tools()?;
     let (validator, tool_findings) = Validator::new(ingest, written.as_deref());
     let pool = thread_pool(args.threads)?;
     let mut out = Output::open(None)?;
@@ -29,26 +27,7 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
             }
         }
     }
-    // Read as every command reads a record; a pair record is checked side by side.
-    let work = |record: &trajkit::source::RawRecord| match ingest::parse(record) {
-        Ok(parsed) => match validate_pair(&validator, &parsed.value) {
-            Some(mut report) => {
-                let json_warnings = parsed.warnings.into_iter().map(|w| Finding::warning(w.code, w.path, w.message));
-                report.findings.splice(0..0, json_warnings);
-                report.findings.sort_by_key(|f| f.severity);
-                report
-            }
-            None => validator.validate_parsed(parsed),
-        },
-        Err(rejected) => {
-            let p = rejected.problem;
-            RecordReport {
-                id: rejected.id,
-                findings: vec![Finding::error(p.code, p.path, p.message)],
-                conversation: None,
-            }
-        }
-    };
+    let work = |record: &trajkit::source::RawRecord| validator.validate(record);
     for_each_record(&args.inputs, &pool, work, |record, report| {
         summary.add(&report);
         for finding in &report.findings {
@@ -73,16 +52,7 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
 /// One finding: `file:line: error[code] (id x) path: message`, or a JSON object.
 fn format_finding(json: bool, file: &str, line: Option<usize>, id: Option<&str>, f: &Finding) -> String {
     if json {
-        return json!({
-            "file": file,
-            "line": line,
-            "id": id,
-            "code": f.code,
-            "severity": f.severity.as_str(),
-            "path": f.path,
-            "message": f.message,
-        })
-        .to_string();
+        return f.to_json(file, line, id).to_string();
     }
     let place = match line {
         Some(line) => format!("{file}:{line}"),

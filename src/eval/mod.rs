@@ -10,6 +10,7 @@
 //!   → judge    Task × Message → Judgement (selection, arguments per key, answer, grounding …)
 //!   → metrics  Judgements → rates overall and per case type (eval)
 //!   → reward   Judgement → components and weighted total (score)
+//!   → score    a request line → its reward as a response line (`score`, `score --serve`, Python)
 //! ```
 //!
 //! Schema validity and case types are `trajkit validate`'s and `stats`' own code ([`tools`] wraps
@@ -23,6 +24,7 @@ pub mod judge;
 pub mod metrics;
 pub mod prediction;
 pub mod reward;
+pub mod score;
 pub mod task;
 pub mod text;
 pub mod tools;

@@ -88,6 +88,22 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// The finding as `trajkit validate --format json` writes it: located by file, line (none for
+    /// a finding about the `--tools` file) and the record's id.
+    pub fn to_json(&self, file: &str, line: Option<usize>, id: Option<&str>) -> Value {
+        serde_json::json!({
+            "file": file,
+            "line": line,
+            "id": id,
+            "code": self.code,
+            "severity": self.severity.as_str(),
+            "path": self.path,
+            "message": self.message,
+        })
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
@@ -141,9 +157,21 @@ impl Validator {
     /// no list of turns or messages) is one error finding with its code and path; a record with
     /// structural problems gets each as an error finding, and every check runs on what ingest could
     /// read of it.
+    ///
+    /// A preference-pair record is checked side by side ([`crate::pairs::validate_pair`]), with the
+    /// JSON checks' warnings first. This is what `trajkit validate` does with each record.
     pub fn validate(&self, record: &RawRecord) -> RecordReport {
         match ingest::parse(record) {
-            Ok(parsed) => self.validate_parsed(parsed),
+            Ok(parsed) => match crate::pairs::validate_pair(self, &parsed.value) {
+                Some(mut report) => {
+                    let json_warnings =
+                        parsed.warnings.into_iter().map(|w| Finding::warning(w.code, w.path, w.message));
+                    report.findings.splice(0..0, json_warnings);
+                    report.findings.sort_by_key(|f| f.severity);
+                    report
+                }
+                None => self.validate_parsed(parsed),
+            },
             Err(rejected) => {
                 RecordReport { id: rejected.id, findings: vec![error(rejected.problem)], conversation: None }
             }
