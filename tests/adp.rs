@@ -107,16 +107,20 @@ fn thought_policy_flag() {
     assert!(err.contains("adp_thought_dropped"), "{err}");
 }
 
-#[test]
-fn images_and_html_are_refused_where_they_are_unless_asked() {
-    let rejects = temp("rejects.jsonl");
-    let out =
-        trajkit(&["convert", "fixtures/samples/adp_images.jsonl", "-q", "-o", &temp("o.jsonl"), "--rejects", &rejects]);
-    assert!(stderr(&out).contains("read 4, converted 0, rejected 4"), "{}", stderr(&out));
-    let got: Vec<(String, String)> = jsonl(&std::fs::read_to_string(&rejects).unwrap())
+/// `convert FILE --rejects`: the summary line it must print, and each reject's (code, path).
+fn rejects_of(file: &str, name: &str, summary: &str) -> Vec<(String, String)> {
+    let rejects = temp(&format!("{name}-rejects.jsonl"));
+    let out = trajkit(&["convert", file, "-q", "-o", &temp(&format!("{name}.jsonl")), "--rejects", &rejects]);
+    assert!(stderr(&out).contains(summary), "{}", stderr(&out));
+    jsonl(&std::fs::read_to_string(&rejects).unwrap())
         .iter()
         .map(|r| (r["code"].as_str().unwrap().into(), r["path"].as_str().unwrap().into()))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn images_and_html_are_refused_where_they_are_unless_asked() {
+    let got = rejects_of("fixtures/samples/adp_images.jsonl", "images", "read 4, converted 0, rejected 4");
     let want = [
         ("adp_image", "content[1].image_observation"),
         ("adp_image", "content[0]"),
@@ -153,14 +157,7 @@ fn images_and_html_are_refused_where_they_are_unless_asked() {
 
 #[test]
 fn bad_records_are_refused_with_located_reasons() {
-    let rejects = temp("bad.jsonl");
-    let out =
-        trajkit(&["convert", "fixtures/samples/adp_bad.jsonl", "-q", "-o", &temp("b.jsonl"), "--rejects", &rejects]);
-    assert!(stderr(&out).contains("read 6, converted 0, rejected 6"), "{}", stderr(&out));
-    let got: Vec<(String, String)> = jsonl(&std::fs::read_to_string(&rejects).unwrap())
-        .iter()
-        .map(|r| (r["code"].as_str().unwrap().into(), r["path"].as_str().unwrap().into()))
-        .collect();
+    let got = rejects_of("fixtures/samples/adp_bad.jsonl", "bad", "read 6, converted 0, rejected 6");
     let want = [
         ("unknown_event", "content[1].class_"),
         ("unknown_role", "content[1].source"),
