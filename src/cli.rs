@@ -420,14 +420,8 @@ pub struct PairsArgs {
     /// The date templates see through strftime_now (YYYY-MM-DD); default today.
     #[arg(long)]
     pub date: Option<String>,
-    /// JSON file with a list of tool schemas, for records that carry none.
-    #[arg(long)]
-    pub tools: Option<String>,
-    /// Remove user messages that follow a trajectory's last assistant output (see `convert`).
-    #[arg(long)]
-    pub drop_trailing_user: bool,
     #[command(flatten)]
-    pub adp: AdpFlags,
+    pub input: InputFlags,
     /// Write here instead of stdout.
     #[arg(long, short = 'o')]
     pub output: Option<String>,

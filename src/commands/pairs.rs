@@ -7,7 +7,7 @@ use anyhow::{bail, Context as _, Result};
 
 use super::settings::{date, for_each_record, ingest_options, resolve, thread_pool};
 use super::{Exit, Output};
-use crate::cli::{ExpandArg, InputFlags, PairsArgs};
+use crate::cli::{ExpandArg, PairsArgs};
 use trajkit::ingest::{self, Problem};
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::synthesize::{synthesize, Kind, Skip, SynthOptions};
@@ -47,13 +47,7 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
         form.tokenizer = Some(tokenizer.source.describe());
     }
     let render = RenderOptions { date, ..RenderOptions::default() };
-    let input = InputFlags {
-        input_format: None,
-        tools: args.tools.clone(),
-        drop_trailing_user: args.drop_trailing_user,
-        adp: args.adp.clone(),
-    };
-    let ingest = ingest_options(&input)?;
+    let ingest = ingest_options(&args.input)?;
     let synth = kinds.map(|kinds| SynthOptions {
         kinds,
         per_turn: matches!(args.expand, ExpandArg::PerTurn),
