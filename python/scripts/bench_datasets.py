@@ -13,7 +13,8 @@ datasets runs: load_dataset("text") (the records as written), then map(batched=T
 Both write their output to the datasets cache (Arrow), as a real map does; the time includes that.
 
 one-core runs (taskset -c 0): `trajkit convert --threads 1 -o /dev/null` against the wheel converting
-the same lines in batches of 64 (Converter.convert_texts: the JSON lines; convert_batch: dicts), each
+the same lines in batches of 64 (python/scripts/wheel_one_core.py: convert_texts, the JSON lines;
+convert_batch, dicts), each
 as wall time and as the process's CPU time (user + system; the fair measure on a busy machine).
 """
 import argparse
@@ -117,32 +118,12 @@ def one_core(corpus, binary):
                     "-o", "/dev/null"], check=True)
     runs.append({"run": "binary, 1 core", "seconds": round(time.perf_counter() - start, 2),
                  "cpu_seconds": round(children_cpu() - cpu, 2)})
+    harness = str(ROOT / "python" / "scripts" / "wheel_one_core.py")
     for how in ["lines", "dicts"]:
-        code = f"""
-import json, time, trajkit
-conv = trajkit.Converter(template="qwen3", date={DATE!r}, source={corpus!r})
-lines = open({corpus!r}, encoding="utf-8").read().splitlines()
-start = time.perf_counter()
-rows = tokens = 0
-with open("/dev/null", "w", encoding="utf-8") as sink:
-    for at in range(0, len(lines), 64):
-        if {how!r} == "lines":
-            done, _ = conv.convert_texts(lines[at:at + 64], range(at + 1, at + 65))
-            for row_lines, rejects in done:
-                assert not rejects
-                for line in row_lines:
-                    sink.write(line)
-                    sink.write("\\n")
-                    rows += 1
-        else:
-            out = conv.convert_batch({{"text": lines[at:at + 64]}}, range(at, at + 64))
-            rows += len(out["id"])
-            tokens += sum(map(len, out["input_ids"]))
-print(json.dumps({{"seconds": time.perf_counter() - start, "rows": rows}}))
-"""
         # The wheel's time excludes the tokenizer load (the binary's includes it; ~0.3 s).
         start, cpu = time.perf_counter(), children_cpu()
-        out = subprocess.run(["taskset", "-c", "0", sys.executable, "-c", code], check=True, capture_output=True)
+        out = subprocess.run(["taskset", "-c", "0", sys.executable, harness, corpus, how], check=True,
+                             capture_output=True)
         wall = time.perf_counter() - start
         inner = json.loads(out.stdout)
         runs.append({"run": f"wheel ({how}), 1 core", "seconds": round(inner["seconds"], 2),
