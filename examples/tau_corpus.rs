@@ -1,6 +1,6 @@
 //! Generated tau-bench-style trajectories for the raw = messages check and the `validate`
 //! acceptance measurement (`scripts/bench/airline_check.sh`). The generator is the one the tests use
-//! (`tests/common/tau.rs`); this binary only writes its output and plants and scores defects.
+//! (`tests/it/common/tau.rs`); this binary only writes its output and plants and scores defects.
 //!
 //! ```text
 //! tau_corpus generate --domain airline|retail|both --count N --seed S --out DIR   # DIR/messages.jsonl, DIR/raw.jsonl
@@ -9,7 +9,7 @@
 //! tau_corpus same-rows A B                                # two `convert` outputs equal apart from id/meta
 //! ```
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

@@ -11,7 +11,7 @@
 # picks template, expansion, reasoning policy and length limit, see fuzz/fuzz_targets/convert.rs).
 # The corpus grows in fuzz/corpus/convert; a crash is saved in fuzz/artifacts/convert and reproduced with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run convert fuzz/artifacts/convert/crash-…   (from fuzz/)
-# Every crash becomes a regression test in tests/reliability.rs, named after the bug.
+# Every crash becomes a regression test in tests/it/reliability.rs, named after the bug.
 set -euo pipefail
 seconds=${1:-60}
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The acceptance measurement of issue 12, on 200 generated tau-bench-style airline conversations
-# (tests/common/tau.rs, through examples/tau_corpus.rs), each written in raw and in messages form:
+# (tests/it/common/tau.rs, through examples/tau_corpus.rs), each written in raw and in messages form:
 #   1. `convert` on both forms, with each built-in template: every record converts, and the rows are
 #      identical apart from id/meta;
 #   2. `validate` on the clean raw form: no error;

@@ -28,7 +28,7 @@ see the clock frozen at 2026-01-15 12:00:00. For every case of fixtures/golden/c
   null_as_empty   only for cases with a `content: null` message or a message without `content` (an assistant
                   message with only tool calls): the same three fields (or `error`) for the conversation with
                   that content written as "" -- trajkit reads null and absent content as empty content, while
-                  transformers drops a null key (see tests/golden.rs);
+                  transformers drops a null key (see tests/it/golden.rs);
   error           instead of text/ids when the template (or transformers) refuses the conversation; the message
                   is Jinja's, so compare whether a case is refused rather than the wording.
 

@@ -6,7 +6,7 @@
     python3 scripts/golden/make_cases_adp.py --check    # exit 1 if the committed file differs
 
 Each case is `trajkit convert FILE --emit messages [flags]` with the tool-call arguments and the tools
-turned back from JSON strings into objects (the form transformers is usually given). tests/golden.rs
+turned back from JSON strings into objects (the form transformers is usually given). tests/it/golden.rs
 checks both directions: the ADP records convert to exactly these messages, and trajkit's ids and
 masks for them equal the references that gen_qwen3.py / gen_chatml.py wrote from these cases.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "fixtures" / "golden" / "cases_adp.jsonl"
-# (fixture, extra convert flags); the same list is in tests/golden.rs.
+# (fixture, extra convert flags); the same list is in tests/it/golden.rs.
 INPUTS = [
     ("fixtures/samples/adp_api.jsonl", []),
     ("fixtures/samples/adp_code.jsonl", []),

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-mod run;
+use crate::run;
 use run::{stderr, stdout, trajkit};
 
 const FLAVOURS: &[(&str, usize)] = &[

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-mod run;
+use crate::run;
 use run::trajkit;
 
 fn temp_dir(name: &str) -> PathBuf {

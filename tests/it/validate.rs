@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-mod run;
+use crate::run;
 use run::{stderr, trajkit};
 
 /// The findings of `validate --format json` on `files`: (line, severity, code, path), and the exit code.

@@ -7,10 +7,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-mod run;
+use crate::run;
 use run::trajkit;
 
-mod tau_airline;
+use crate::tau_airline;
 
 fn jsonl(text: &[u8]) -> Vec<Value> {
     String::from_utf8_lossy(text)
@@ -230,7 +230,7 @@ fn tau_airline_fixture_is_current() {
     }
     assert!(
         std::fs::read_to_string(path).unwrap() == text,
-        "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test pairs"
+        "{path} is stale: TRAJKIT_REGENERATE=1 cargo test --test it pairs::"
     );
 }
 

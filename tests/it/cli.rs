@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-mod run;
+use crate::run;
 use run::{rows, stderr, stdout, temp_file, trajkit};
 
 #[test]

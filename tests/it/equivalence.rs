@@ -4,10 +4,10 @@
 //! counts in `--report` (`trailing_user_turn` among them), and the same `validate` findings (code and
 //! severity per record). Sources: the golden cases that have a raw form (each also with a trailing
 //! user message and with two user messages in a row), the long golden cases when present, and
-//! generated tau-bench-style trajectories (tests/common/tau.rs). The raw forms are written by
-//! tests/common/forms.rs.
+//! generated tau-bench-style trajectories (tests/it/common/tau.rs). The raw forms are written by
+//! tests/it/common/forms.rs.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

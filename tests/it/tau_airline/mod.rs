@@ -6,7 +6,7 @@
 //! Every record ends on an assistant answer.
 //!
 //! Written for `pairs --synthesize` (tests/pairs.rs); `fixtures/samples/tau_airline.jsonl` is its
-//! output for [`RECORDS`] records, regenerated with `TRAJKIT_REGENERATE=1 cargo test --test pairs`.
+//! output for [`RECORDS`] records, regenerated with `TRAJKIT_REGENERATE=1 cargo test --test it pairs::`.
 
 use serde_json::{json, Value};
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-mod run;
+use crate::run;
 use run::{stderr, trajkit};
 
 /// A fresh folder for one test.
