@@ -83,3 +83,9 @@ for run in 1 2 3; do
     "$chromium" "${flags[@]}" --user-data-dir="$work/profile-$run" --window-size="$size" --dump-dom \
         "file://$work/many.html" 2>/dev/null | grep -o 'domcontentloaded_ms=[0-9][^<]*' | sed "s/^/load $run: /"
 done
+
+# The rows drawn later (scripts/report_scroll.js, when playwright-core is on NODE_PATH): scroll
+# through the whole page in real Chromium, open every history, count the token ids drawn.
+if node -e "require('playwright-core')" 2> /dev/null; then
+    echo "after scrolling to the end: $(node scripts/report_scroll.js "$work/many.html")"
+fi

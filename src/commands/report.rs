@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use rayon::prelude::*;
 
 use super::check_mask::Summary;
 use super::settings::{convert_settings, converter, for_each_record, input_settings, thread_pool};
@@ -140,24 +141,31 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     page.distributions = dist;
     page.sample = (sampler.taken().len(), args.seed);
     page.shown = kept.keys().copied().collect();
-    for (shown, (index, k)) in kept.iter().enumerate() {
-        let text = TokenText::new(&k.tokenizer);
-        let view = RowView {
-            index: *index,
-            id: &k.row.id,
-            ids: &k.row.ids,
-            mask: &k.row.mask,
-            template: &k.row.info.template,
-            turns: k.turns.as_deref(),
-            no_loss_turns: &k.row.info.no_loss_turns,
-            violations: &k.violations,
-        };
-        let mut html = String::new();
-        // The first rows and every violating row are drawn at once, the rest as they are scrolled to.
-        let lazy = shown >= report::EAGER_ROWS && k.violations.is_empty();
-        view.write_html(&text, lazy, &mut html);
-        page.rows_html.push(html);
-    }
+    // Rows are written in parallel (each lazy row is compressed), in the order they are shown.
+    let kept: Vec<(&usize, &Kept)> = kept.iter().collect();
+    page.rows_html = pool.install(|| {
+        kept.par_iter()
+            .enumerate()
+            .map(|(shown, (index, k))| {
+                let text = TokenText::new(&k.tokenizer);
+                let view = RowView {
+                    index: **index,
+                    id: &k.row.id,
+                    ids: &k.row.ids,
+                    mask: &k.row.mask,
+                    template: &k.row.info.template,
+                    turns: k.turns.as_deref(),
+                    no_loss_turns: &k.row.info.no_loss_turns,
+                    violations: &k.violations,
+                };
+                let mut html = String::new();
+                // The first rows and every violating row are drawn at once, the rest as they are scrolled to.
+                let lazy = shown >= report::EAGER_ROWS && k.violations.is_empty();
+                view.write_html(&text, lazy, &mut html);
+                html
+            })
+            .collect()
+    });
     if validator.is_some() {
         for f in &mut findings {
             f.row = f.row.filter(|r| page.shown.contains(r));

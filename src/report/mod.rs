@@ -12,7 +12,7 @@ pub mod svg;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-pub use rows::{RowView, TokenText};
+pub use rows::{decode_inert, RowView, TokenText};
 use svg::{Bar, Bins, Marker};
 
 /// HTML-escape `text` (element content and quoted attributes).
@@ -143,12 +143,16 @@ details.hist{margin:4px 0}details.hist summary{cursor:pointer;color:#555}\
 pub const EAGER_ROWS: usize = 20;
 
 /// Draws a row when it comes near the screen, and a collapsed history the first time it is opened,
-/// from their inert script elements ([`rows`]).
-const SCRIPT: &str = "function take(id){var s=document.getElementById(id),h=s?s.textContent:'';if(s)s.remove();return h}\
+/// from their inert script elements ([`rows`]): base64 text of gzip-compressed HTML, decompressed by
+/// the browser's own `DecompressionStream`.
+const SCRIPT: &str = "function take(id){var s=document.getElementById(id);if(!s)return Promise.resolve('');s.remove();\
+var b=atob(s.textContent),u=new Uint8Array(b.length);for(var i=0;i<b.length;i++)u[i]=b.charCodeAt(i);\
+return new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('gzip'))).text()}\
 document.addEventListener('toggle',function(e){var d=e.target,h=d.dataset&&d.dataset.h;if(!d.open||!h)return;\
-d.lastElementChild.innerHTML=take(h);delete d.dataset.h},true);\
+delete d.dataset.h;take(h).then(function(t){d.lastElementChild.innerHTML=t})},true);\
 document.addEventListener('DOMContentLoaded',function(){var io=new IntersectionObserver(function(es){\
-es.forEach(function(e){if(!e.isIntersecting)return;io.unobserve(e.target);e.target.outerHTML=take(e.target.dataset.src)})},\
+es.forEach(function(e){if(!e.isIntersecting)return;var d=e.target;io.unobserve(d);\
+take(d.dataset.src).then(function(t){d.outerHTML=t})})},\
 {rootMargin:'2000px'});document.querySelectorAll('.lz').forEach(function(d){io.observe(d)})});";
 
 impl Page {

@@ -50,12 +50,61 @@ impl<'a> TokenText<'a> {
     }
 }
 
-/// `html` in an inert `<script type=text/x-row>`, for the page's script to put in place when it is
-/// needed: the browser only scans such text while loading, where it would build an element per
-/// token, so a page of 1,000 rows loads fast. Data text is escaped, so `</script` cannot occur in it.
+/// `html` in an inert `<script type=text/x-row-gz>`, gzip-compressed and base64-encoded, for the
+/// page's script to decompress and put in place when it is needed. The browser only scans such text
+/// while loading, where it would build an element per token, and the compressed form is about a
+/// tenth of the markup, so a page of 1,000 long rows loads fast. Base64 holds no `<`, so the element
+/// cannot be closed early by anything in the data.
 fn inert(id: &str, html: &str) -> String {
-    debug_assert!(!html.contains("</script"));
-    format!("<script type=text/x-row id={id}>{html}</script>")
+    use std::io::Write as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(html.len() / 8), flate2::Compression::new(6));
+    gz.write_all(html.as_bytes()).expect("writing to memory");
+    let bytes = gz.finish().expect("writing to memory");
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 64);
+    let _ = write!(out, "<script type=text/x-row-gz id={id}>");
+    base64_into(&bytes, &mut out);
+    out.push_str("</script>");
+    out
+}
+
+/// The HTML an inert row element holds, from its text (base64 of gzip): what the page's script puts
+/// in place, for tests and tools that read a saved report. `None` when the text is not such data.
+pub fn decode_inert(text: &str) -> Option<String> {
+    use std::io::Read as _;
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut bytes = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.as_bytes().chunks(4) {
+        let digits = chunk.iter().take_while(|&&c| c != b'=');
+        let kept = digits.clone().count();
+        let n = digits.map(|&c| value(c)).try_fold(0u32, |n, v| Some(n << 6 | v? as u32))?;
+        bytes.extend_from_slice(&(n << (6 * (4 - kept))).to_be_bytes()[1..kept.max(1)]);
+    }
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut html).ok()?;
+    Some(html)
+}
+
+/// Standard base64 with padding (what the page's `atob` reads).
+fn base64_into(bytes: &[u8], out: &mut String) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n =
+            (chunk[0] as u32) << 16 | (*chunk.get(1).unwrap_or(&0) as u32) << 8 | *chunk.get(2).unwrap_or(&0) as u32;
+        for k in 0..4 {
+            if k <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * k) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
 }
 
 /// What the report shows of one row.
@@ -240,6 +289,19 @@ mod tests {
     }
 
     #[test]
+    fn base64_matches_the_standard_vectors() {
+        for (bytes, want) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foobar", "Zm9vYmFy")] {
+            let mut out = String::new();
+            base64_into(bytes.as_bytes(), &mut out);
+            assert_eq!(out, want);
+        }
+        let mut out = String::new();
+        base64_into(&[0xfb, 0xff, 0xbf], &mut out);
+        assert_eq!(out, "+/+/");
+        assert_eq!(decode_inert("not base64!"), None);
+    }
+
+    #[test]
     fn tokens_carry_their_ids_and_the_mask_and_data_is_escaped() {
         let tok = qwen3();
         let text = "<|im_start|>user\n<script>alert(1)</script> é<|im_end|>\n<|im_start|>assistant\nok<|im_end|>\n";
@@ -280,9 +342,14 @@ mod tests {
         let mut lazy = String::new();
         view.write_html(&tt, true, &mut lazy);
         assert!(lazy.contains("<div class=lz data-src=b7 "));
-        let body = &lazy[lazy.find("<script type=text/x-row id=b7>").unwrap()..];
+        let open = "<script type=text/x-row-gz id=b7>";
+        let at = lazy.find(open).unwrap() + open.len();
         assert_eq!(lazy.matches("<script").count(), 1);
-        assert!(body.contains(&format!("<b title={ok}>ok</b>")) && body.ends_with("</script></section>\n"));
+        assert!(lazy.ends_with("</script></section>\n"));
+        let body = decode_inert(&lazy[at..lazy.len() - "</script></section>\n".len()]).unwrap();
+        assert!(body.contains(&format!("<b title={ok}>ok</b>")), "{body}");
+        let eager = &html[html.find("<div class=tk>").unwrap()..html.len() - "</section>\n".len()];
+        assert_eq!(body, eager, "the same tokens, drawn later");
     }
 
     #[test]

@@ -65,6 +65,23 @@ fn shown(html: &str) -> BTreeSet<usize> {
         .collect()
 }
 
+/// The page with every inert row element (`<script type=text/x-row-gz id=…>` holding base64 of
+/// gzip-compressed HTML) replaced by the HTML it holds: what the page's script puts in place.
+fn expand_inert(html: &str) -> String {
+    const OPEN: &str = "<script type=text/x-row-gz id=";
+    let mut out = String::with_capacity(html.len() * 8);
+    let mut rest = html;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let body_at = at + rest[at..].find('>').unwrap() + 1;
+        let end = body_at + rest[body_at..].find("</script>").unwrap();
+        out.push_str(&trajkit::report::decode_inert(&rest[body_at..end]).expect("base64 of gzip"));
+        rest = &rest[end + "</script>".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// The text a reader sees: tags removed, entities decoded.
 fn visible_text(html: &str) -> String {
     let mut text = String::new();
@@ -115,26 +132,36 @@ fn counts_equal_check_mask_and_stats_on_the_same_input() {
 
 #[test]
 fn text_from_the_data_is_escaped() {
-    let record = serde_json::json!({
-        "id": "x<b>y</b>",
-        "turns": [{"user": "Please run <script>alert(\"pwned\")</script> & tell me", "assistant_answer": "I won't run <img src=x onerror=alert(1)>."}]
-    });
+    // 25 records: the first 20 rows are drawn at once, the last 5 are compressed inert elements.
+    let records: String = (0..25)
+        .map(|k| {
+            let record = serde_json::json!({
+                "id": format!("x<b>y</b>{k}"),
+                "turns": [{"user": "Please run <script>alert(\"pwned\")</script> & tell me", "assistant_answer": "I won't run <img src=x onerror=alert(1)>."}]
+            });
+            format!("{record}\n")
+        })
+        .collect();
     let input = temp("script.jsonl");
-    std::fs::write(&input, format!("{record}\n")).unwrap();
-    let (html, code) = report(input.to_str().unwrap(), &["--validate"], "script.html");
+    std::fs::write(&input, records).unwrap();
+    let (html, code) = report(input.to_str().unwrap(), &["--validate", "-n", "25"], "script.html");
     assert_eq!(code, Some(0));
     // The only script elements are the page's own: its few lines in the head, and inert rows.
     let head_end = html.find("</head>").unwrap();
     for (at, _) in html.match_indices("<script") {
-        assert!(at < head_end || html[at..].starts_with("<script type=text/x-row"), "{}", &html[at..at + 80]);
+        assert!(at < head_end || html[at..].starts_with("<script type=text/x-row-gz"), "{}", &html[at..at + 80]);
     }
-    assert_eq!(html[..head_end].matches("<script").count(), 1);
-    assert!(!html.contains("<img"));
-    assert!(!html.contains("<b>y</b>"));
-    assert!(html.contains("x&lt;b&gt;y&lt;/b&gt;"), "the id in the row header");
-    let text = visible_text(&html);
-    assert!(text.contains("Please run <script>alert(\"pwned\")</script> & tell me"), "shown as text");
-    assert!(text.contains("<img src=x onerror=alert(1)>"));
+    assert_eq!(html.matches("<script type=text/x-row-gz").count(), 5, "rows 20-24 are drawn later");
+    let page = expand_inert(&html);
+    assert_eq!(shown(&page).len(), 25);
+    assert_eq!(page[..head_end].matches("<script").count(), 1);
+    assert_eq!(page.matches("<script").count(), 1, "nothing from the data is a script element");
+    assert!(!page.contains("<img"));
+    assert!(!page.contains("<b>y</b>"));
+    assert_eq!(page.matches("x&lt;b&gt;y&lt;/b&gt;").count(), 25, "the id in every row header");
+    let text = visible_text(&page);
+    assert_eq!(text.matches("Please run <script>alert(\"pwned\")</script> & tell me").count(), 25, "shown as text");
+    assert_eq!(text.matches("<img src=x onerror=alert(1)>").count(), 25);
 }
 
 #[test]
