@@ -118,11 +118,41 @@ struct BpeModel {
     merges: Vec<MergeEntry>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// A merge as tokenizer.json writes it: `"a b"` (older files) or `["a", "b"]`.
 enum MergeEntry {
     Pair(String, String),
     Text(String),
+}
+
+/// By hand rather than `#[serde(untagged)]`, which buffers each of the ~150,000 entries into an
+/// intermediate value before trying each form: the load is parsed once more here (the tokenizers
+/// crate parses it too), so it should cost little.
+impl<'de> Deserialize<'de> for MergeEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> serde::de::Visitor<'de> for Entry {
+            type Value = MergeEntry;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(r#"a merge: "a b" or ["a", "b"]"#)
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<MergeEntry, E> {
+                Ok(MergeEntry::Text(text.to_owned()))
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<MergeEntry, A::Error> {
+                use serde::de::Error as _;
+                let a = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(0, &self))?;
+                let b = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(1, &self))?;
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(3, &self));
+                }
+                Ok(MergeEntry::Pair(a, b))
+            }
+        }
+        deserializer.deserialize_any(Entry)
+    }
 }
 
 impl FastBpe {
