@@ -5,7 +5,7 @@
 //! [`RowReport::to_json`]. Both go through [`MaskChecker`], so they read, convert and check a record
 //! the same way.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
@@ -182,4 +182,54 @@ fn template_markers(settings: &ConvertSettings) -> Option<TextGrammar> {
         return None;
     }
     Some(settings.resolve().ok()?.template.turn_markers().clone())
+}
+
+/// What check-mask counts over a run (its last line), and what `report` shows in its summary.
+#[derive(Default)]
+pub struct CheckTotals {
+    pub rows: usize,
+    pub tokens: usize,
+    pub supervised: usize,
+    pub unreadable: usize,
+    pub empty_think_rows: usize,
+    /// Violations by code.
+    pub violations: BTreeMap<&'static str, usize>,
+}
+
+impl CheckTotals {
+    pub fn add(&mut self, row: &Checked, report: &RowReport) {
+        self.rows += 1;
+        self.tokens += row.ids.len();
+        self.supervised += row.mask.iter().filter(|&&m| m == 1).count();
+        self.empty_think_rows += usize::from(report.empty_think_supervised > 0);
+        for v in &report.violations {
+            *self.violations.entry(v.code).or_default() += 1;
+        }
+    }
+
+    /// Whether anything went wrong: a violation or a record that could not be read.
+    pub fn has_problems(&self) -> bool {
+        self.violations.values().sum::<usize>() > 0 || self.unreadable > 0
+    }
+
+    /// The summary line check-mask prints last.
+    pub fn line(&self) -> String {
+        let total: usize = self.violations.values().sum();
+        let detail = if total == 0 {
+            String::new()
+        } else {
+            format!(" ({})", self.violations.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
+        };
+        let mut s = format!(
+            "checked {} rows: {} supervised of {} tokens; {} violations{}",
+            self.rows, self.supervised, self.tokens, total, detail
+        );
+        if self.unreadable > 0 {
+            s.push_str(&format!("; {} unreadable records", self.unreadable));
+        }
+        if self.empty_think_rows > 0 {
+            s.push_str(&format!("; {} rows supervise an empty think block", self.empty_think_rows));
+        }
+        s
+    }
 }

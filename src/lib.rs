@@ -32,6 +32,7 @@ pub mod emit;
 pub mod eval;
 pub mod ingest;
 pub mod mask;
+pub mod mix;
 pub mod pairs;
 pub mod parquet_out;
 pub mod parse;

@@ -1,7 +1,6 @@
 //! `trajkit check-mask`: show people exactly what will be trained on, and lint it. Reading and
 //! checking a row is the library's [`trajkit::check_mask`]; this prints it.
 
-use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 
 use anyhow::Result;
@@ -10,7 +9,7 @@ use super::settings::{convert_settings, for_each_record, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{CheckMaskArgs, ColorArg};
 use trajkit::check::supervised_runs;
-use trajkit::check_mask::{Checked, MaskChecker, RowReport};
+use trajkit::check_mask::{CheckTotals, Checked, MaskChecker, RowReport};
 use trajkit::source::RawRecord;
 use trajkit::tokenize::TextTokenizer;
 
@@ -22,7 +21,7 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
         ColorArg::Auto => io::stdout().is_terminal(),
     };
     let mut out = Output::open(None)?;
-    let mut stats = Summary::default();
+    let mut stats = CheckTotals::default();
     let checker = MaskChecker::new(convert_settings(&args.render));
     let rows_of = |record: &RawRecord| checker.rows(record);
 
@@ -52,14 +51,11 @@ pub fn run(args: CheckMaskArgs) -> Result<Exit> {
         }
         Ok(true)
     })?;
-    let summary = stats.line();
-    out.line(&summary)?;
+    // The located errors and violations on stderr come before the summary line.
+    let _ = io::stderr().flush();
+    out.line(&stats.line())?;
     out.finish()?;
-    Ok(if stats.violations.values().sum::<usize>() > 0 || stats.unreadable > 0 {
-        Exit::Problems
-    } else {
-        Exit::Success
-    })
+    Ok(if stats.has_problems() { Exit::Problems } else { Exit::Success })
 }
 
 fn render_report(row: &Checked, report: &RowReport, tok: &TextTokenizer, full: bool, color: bool) -> String {
@@ -105,47 +101,4 @@ fn render_report(row: &Checked, report: &RowReport, tok: &TextTokenizer, full: b
         s.push_str(&format!("VIOLATION [{}]: {}\n", v.code, v.message));
     }
     s
-}
-
-#[derive(Default)]
-pub(super) struct Summary {
-    pub(super) rows: usize,
-    pub(super) tokens: usize,
-    pub(super) supervised: usize,
-    pub(super) unreadable: usize,
-    pub(super) empty_think_rows: usize,
-    violations: BTreeMap<&'static str, usize>,
-}
-
-impl Summary {
-    pub(super) fn add(&mut self, row: &Checked, report: &RowReport) {
-        self.rows += 1;
-        self.tokens += row.ids.len();
-        self.supervised += row.mask.iter().filter(|&&m| m == 1).count();
-        self.empty_think_rows += usize::from(report.empty_think_supervised > 0);
-        for v in &report.violations {
-            *self.violations.entry(v.code).or_default() += 1;
-        }
-    }
-
-    fn line(&self) -> String {
-        let total: usize = self.violations.values().sum();
-        let detail = if total == 0 {
-            String::new()
-        } else {
-            format!(" ({})", self.violations.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", "))
-        };
-        let mut s = format!(
-            "checked {} rows: {} supervised of {} tokens; {} violations{}",
-            self.rows, self.supervised, self.tokens, total, detail
-        );
-        if self.unreadable > 0 {
-            s.push_str(&format!("; {} unreadable records", self.unreadable));
-        }
-        if self.empty_think_rows > 0 {
-            s.push_str(&format!("; {} rows supervise an empty think block", self.empty_think_rows));
-        }
-        let _ = io::stderr().flush();
-        s
-    }
 }

@@ -7,13 +7,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use rayon::prelude::*;
 
-use super::check_mask::Summary;
 use super::settings::{convert_settings, converter, for_each_record, input_settings, thread_pool};
-use super::stats::{record_stats, Totals};
 use super::{Exit, Output};
 use crate::cli::ReportArgs;
 use trajkit::check::{row_turns, Turn, Violation};
-use trajkit::check_mask::{Checked, MaskChecker};
+use trajkit::check_mask::{CheckTotals, Checked, MaskChecker};
+use trajkit::mix::{record_stats, Totals};
 use trajkit::report::{self, Distributions, FindingRef, Mix, Page, RowView, Sampler, TokenText, ViolationRef};
 use trajkit::source::RawRecord;
 use trajkit::tokenize::TextTokenizer;
@@ -48,7 +47,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
         (rows, stats, findings)
     };
 
-    let mut counts = Summary::default();
+    let mut counts = CheckTotals::default();
     let mut page = Page::default();
     page.summary.inputs = args.inputs.clone();
     let mut totals = Totals::default();
