@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod mask;
 pub mod mix;
 pub mod pairs;
+#[cfg(feature = "cli")]
 pub mod parquet_out;
 pub mod parse;
 pub mod pipeline;
