@@ -20,9 +20,7 @@ fn jsonl(text: &str) -> Vec<Value> {
 }
 
 fn temp(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("trajkit-adp-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name).to_string_lossy().into_owned()
+    run::folder("adp").join(name).to_string_lossy().into_owned()
 }
 
 fn tool_names(row: &Value) -> Vec<String> {

@@ -17,19 +17,10 @@ fn trajkit(args: &[&str], env: &[(&str, &Path)]) -> Output {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-byo-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::run::fresh_folder(&format!("byo-{name}"))
 }
 
-fn rows(out: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use crate::run::{rows, stderr};
 
 const TOKENIZERS: &str = "fixtures/tokenizers";
 

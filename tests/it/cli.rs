@@ -264,8 +264,7 @@ fn tools_file_fills_records_without_tools_and_tokenizer_path_overrides() {
     assert!(!stderr(&out).contains("call_without_tools"), "{}", stderr(&out));
 
     // The same tokenizer given as a model folder gives the same ids.
-    let folder = std::env::temp_dir().join(format!("trajkit-cli-{}/qwen3-folder", std::process::id()));
-    std::fs::create_dir_all(&folder).unwrap();
+    let folder = run::folder("cli-qwen3-folder");
     let gz = std::fs::read("fixtures/tokenizers/qwen3/tokenizer.json.gz").unwrap();
     let mut json = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut json).unwrap();

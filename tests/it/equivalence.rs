@@ -31,9 +31,7 @@ const EXPANSIONS: &[&[&str]] =
     &[&["--expand", "conversation"], &["--expand", "per-turn"], &["--expand", "conversation", "--drop-trailing-user"]];
 
 fn dir(label: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-equiv-{}-{label}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::run::folder(&format!("equivalence-{label}"))
 }
 
 fn write_jsonl(path: &Path, records: &[Value]) {

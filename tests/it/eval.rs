@@ -12,10 +12,9 @@ use serde_json::{json, Value};
 
 const GOLD: &str = "fixtures/eval/gold.jsonl";
 
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("run trajkit")
-}
+use crate::run::trajkit;
 
+/// Standard output of an eval or score run (exit 0, or 1 for failures found).
 fn stdout(out: &Output) -> String {
     assert!(
         out.status.code() == Some(0) || out.status.code() == Some(1),
@@ -34,9 +33,7 @@ fn read_jsonl(path: &str) -> Vec<Value> {
 }
 
 fn temp(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("trajkit-eval-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name).to_string_lossy().into_owned()
+    crate::run::folder("eval").join(name).to_string_lossy().into_owned()
 }
 
 /// The eval checks each labelled defect fails (names as in `--details`' `failed`).

@@ -21,9 +21,7 @@ fn jsonl(text: &[u8]) -> Vec<Value> {
 }
 
 fn tmp(name: &str) -> String {
-    let dir = std::env::temp_dir().join(format!("trajkit-pairs-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name).to_string_lossy().into_owned()
+    run::folder("pairs").join(name).to_string_lossy().into_owned()
 }
 
 /// The sample trajectories: the project's own, and the shared ones when they are there.

@@ -15,10 +15,7 @@ use run::{stderr, trajkit};
 
 /// A fresh folder for one test.
 fn folder(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-reliability-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run::fresh_folder(&format!("reliability-{test}"))
 }
 
 fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {

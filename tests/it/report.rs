@@ -3,22 +3,13 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn trajkit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use crate::run::{stdout, trajkit};
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-report-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    crate::run::folder("report").join(name)
 }
 
 /// `convert` of the bundled samples, as a file.

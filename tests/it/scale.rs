@@ -6,16 +6,15 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// `trajkit ARGS`, which must succeed.
 fn trajkit(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_trajkit")).args(args).output().expect("trajkit runs");
+    let out = crate::run::trajkit(args);
     assert!(out.status.success(), "trajkit {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-scale-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::run::folder(&format!("scale-{name}"))
 }
 
 /// Enough records for several batches of the parallel loop (512 records each): the golden cases

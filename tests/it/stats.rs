@@ -10,9 +10,7 @@ use crate::run;
 use run::trajkit;
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-stats-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run::folder(&format!("stats-{name}"))
 }
 
 /// Records of `paths` with their `case` field taken out, and the labels taken.

@@ -86,8 +86,7 @@ fn text_output_locates_findings_and_ends_with_a_summary_table() {
 
 #[test]
 fn a_tools_file_is_checked_once_and_used_for_records_without_tools() {
-    let dir = std::env::temp_dir().join(format!("trajkit-validate-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = run::folder("validate");
     let tools = dir.join("tools.json");
     std::fs::write(
         &tools,
@@ -107,8 +106,7 @@ fn unreadable_input_cannot_run() {
 
 #[test]
 fn convert_validate_rejects_records_with_errors_and_can_mask_bad_steps() {
-    let dir = std::env::temp_dir().join(format!("trajkit-validate-convert-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = run::folder("validate-convert");
     let rejects = dir.join("rejects.jsonl");
     let input = dir.join("input.jsonl");
     let good = std::fs::read_to_string("fixtures/validate/clean.jsonl").unwrap();
@@ -203,8 +201,7 @@ fn structural_problems_do_not_hide_step_findings() {
 /// learned to read on.
 #[test]
 fn convert_rejects_a_record_with_its_first_structural_problem() {
-    let dir = std::env::temp_dir().join(format!("trajkit-validate-first-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = run::folder("validate-first");
     let rejects = dir.join("rejects.jsonl");
     let out = trajkit(&[
         "convert",
@@ -320,8 +317,7 @@ fn planted_defects_are_found_next_to_structural_problems() {
             expected.push([(code.to_string(), path), (s_code.to_string(), s_path.to_string())]);
         }
     }
-    let dir = std::env::temp_dir().join(format!("trajkit-validate-planted-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = run::folder("validate-planted");
     let input = dir.join("planted.jsonl");
     std::fs::write(&input, records.iter().map(|r| format!("{r}\n")).collect::<String>()).unwrap();
 
@@ -352,8 +348,7 @@ fn planted_defects_are_found_next_to_structural_problems() {
 /// named the second `two:2`.
 #[test]
 fn commands_read_records_alike() {
-    let dir = std::env::temp_dir().join(format!("trajkit-read-alike-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = run::folder("read-alike");
     let file = dir.join("two.jsonl");
     std::fs::write(
         &file,

@@ -24,11 +24,25 @@ pub fn rows(o: &Output) -> Vec<Value> {
     stdout(o).lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
 }
 
-/// A file in this test process's own scratch folder.
-pub fn temp_file(name: &str, contents: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("trajkit-test-{}", std::process::id()));
+/// The scratch folder `name` of this test process (created if needed): every test module keeps its
+/// files in its own folder under one folder per process.
+pub fn folder(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("trajkit-test-{}", std::process::id())).join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
+    dir
+}
+
+/// The scratch folder `name`, emptied first: for a test that must see only its own files.
+pub fn fresh_folder(name: &str) -> PathBuf {
+    let dir = folder(name);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A file written in the scratch folder `files`.
+pub fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let path = folder("files").join(name);
     std::fs::write(&path, contents).unwrap();
     path
 }
