@@ -135,6 +135,19 @@ impl Conversation {
         self.messages.iter().rposition(|m| m.role == Role::User)
     }
 
+    /// The user turns: each runs from a user message to just before the next one. Messages before
+    /// the first user message (the system prompt) belong to no turn. The one split used by
+    /// per-turn expansion, validation, case inference and pair synthesis.
+    pub fn user_turns(&self) -> Vec<std::ops::Range<usize>> {
+        let users: Vec<usize> =
+            self.messages.iter().enumerate().filter(|(_, m)| m.role == Role::User).map(|(i, _)| i).collect();
+        users
+            .iter()
+            .enumerate()
+            .map(|(k, &start)| start..users.get(k + 1).copied().unwrap_or(self.messages.len()))
+            .collect()
+    }
+
     /// Names of the tools offered.
     pub fn tool_names(&self) -> Vec<&str> {
         self.tools

@@ -397,11 +397,9 @@ pub fn expand(conversation: &Conversation, mode: Expand) -> Vec<(Option<usize>, 
     if mode == Expand::Conversation {
         return vec![(None, conversation.clone())];
     }
-    let users: Vec<usize> =
-        conversation.messages.iter().enumerate().filter(|(_, m)| m.role == Role::User).map(|(i, _)| i).collect();
     let mut samples = Vec::new();
-    for (k, &start) in users.iter().enumerate() {
-        let end = users.get(k + 1).copied().unwrap_or(conversation.messages.len());
+    for (k, turn) in conversation.user_turns().into_iter().enumerate() {
+        let (start, end) = (turn.start, turn.end);
         if !conversation.messages[start..end].iter().any(|m| m.role == Role::Assistant) {
             continue;
         }

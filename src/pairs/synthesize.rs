@@ -373,9 +373,7 @@ fn same_move(a: &Message, b: &Message) -> bool {
 /// every turn).
 fn decision_points(conversation: &Conversation, per_turn: bool) -> Vec<Point<'_>> {
     let ms = &conversation.messages;
-    let users: Vec<usize> = ms.iter().enumerate().filter(|(_, m)| m.role == Role::User).map(|(i, _)| i).collect();
-    let mut turns: Vec<std::ops::Range<usize>> =
-        users.iter().enumerate().map(|(k, &u)| u..users.get(k + 1).copied().unwrap_or(ms.len())).collect();
+    let mut turns = conversation.user_turns();
     turns.retain(|t| ms[t.clone()].iter().any(|m| m.role == Role::Assistant));
     if !per_turn {
         turns = turns.pop().into_iter().collect();

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::locate::{preview, Paths};
 use super::schema::ToolSet;
-use super::{turns, Finding};
+use super::Finding;
 use crate::conversation::{Arguments, Conversation, Role, ToolCall};
 
 /// Where a call came from; ingest always records it, the fallback is for hand-built conversations.
@@ -246,7 +246,7 @@ fn pair(
 
 /// `duplicate_call`: the same tool with the same arguments again within one user turn.
 pub(super) fn duplicates(conversation: &Conversation, out: &mut Vec<Finding>) {
-    for turn in turns(conversation) {
+    for turn in conversation.user_turns() {
         let mut seen: HashMap<(String, String), String> = HashMap::new();
         for i in turn {
             for (j, call) in conversation.messages[i].tool_calls.iter().enumerate() {

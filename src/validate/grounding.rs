@@ -13,7 +13,7 @@ use super::checks::{below, call_origin, parsed_arguments};
 use super::locate::{join_key, Paths};
 use super::schema::ToolSet;
 use super::text::{cjk_bigrams, content_words, has_cjk, numbers, same_number, stem, words};
-use super::{cases, turns, Finding};
+use super::{cases, Finding};
 use crate::conversation::{Conversation, Role};
 
 /// Everything the model had seen before a call: the text to look values up in.
@@ -330,7 +330,7 @@ fn shares(
 
 /// `unused_result` for every turn whose final answer follows tool results.
 pub(super) fn results(conversation: &Conversation, out: &mut Vec<Finding>) {
-    for turn in turns(conversation) {
+    for turn in conversation.user_turns() {
         let messages = &conversation.messages[turn.clone()];
         let Some(last_tool) = messages.iter().rposition(|m| m.role == Role::Tool) else { continue };
         let Some(answer) = messages[last_tool..]

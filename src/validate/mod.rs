@@ -299,18 +299,6 @@ fn record_tools(record: &Value) -> Option<Vec<Value>> {
     }
 }
 
-/// The user turns of a conversation: each runs from a user message to just before the next one.
-/// Messages before the first user message (the system prompt) belong to no turn.
-pub(crate) fn turns(conversation: &Conversation) -> Vec<std::ops::Range<usize>> {
-    let users: Vec<usize> =
-        conversation.messages.iter().enumerate().filter(|(_, m)| m.role == Role::User).map(|(i, _)| i).collect();
-    users
-        .iter()
-        .enumerate()
-        .map(|(k, &start)| start..users.get(k + 1).copied().unwrap_or(conversation.messages.len()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,6 +368,6 @@ mod tests {
         for role in [Role::System, Role::User, Role::Assistant, Role::User, Role::Assistant, Role::Tool] {
             c.messages.push(crate::conversation::Message::new(role, ""));
         }
-        assert_eq!(turns(&c), vec![1..3, 3..6]);
+        assert_eq!(c.user_turns(), vec![1..3, 3..6]);
     }
 }
