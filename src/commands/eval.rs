@@ -2,8 +2,6 @@
 //! With `--prompts`, the prompts to generate those outputs from.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
@@ -27,7 +25,7 @@ pub fn run(args: EvalArgs) -> Result<Exit> {
     }
     let pred_path = args.pred.as_deref().expect("clap requires --pred without --prompts");
     let mut details = match &args.details {
-        Some(p) => Some(BufWriter::new(File::create(p).with_context(|| format!("cannot create {p}"))?)),
+        Some(p) => Some(Output::open(Some(p)).with_context(|| format!("--details {p}"))?),
         None => None,
     };
     let weights = Weights::default();
@@ -98,11 +96,11 @@ pub fn run(args: EvalArgs) -> Result<Exit> {
                 "failed": j.failed(), "pred_calls": j.pred_calls, "gold_calls": j.gold_calls,
                 "f1": j.f1, "reward": r.total, "components": r.to_json(),
             });
-            writeln!(d, "{line}").context("cannot write --details")?;
+            d.line(&line.to_string()).context("cannot write --details")?;
         }
     }
     if let Some(mut d) = details {
-        d.flush().context("cannot write --details")?;
+        d.finish().context("cannot write --details")?;
     }
     let evaluated = report.overall.predictions;
     let missing = gold.tasks.len() - evaluated;

@@ -79,14 +79,26 @@ impl Output {
     }
 
     fn write(&mut self, parts: &[&[u8]]) -> Result<bool> {
-        let writer: &mut dyn Write = match &mut self.target {
-            _ if self.closed => return Ok(false),
-            Some(Target::Stdout(w)) => w,
-            Some(Target::File(f)) => f,
-            None => return Ok(false),
-        };
+        let Some(writer) = self.writer() else { return Ok(false) };
         let written = parts.iter().try_for_each(|part| writer.write_all(part));
         self.check(written)
+    }
+
+    /// Hand what is buffered to the reader now (a reply a client is waiting for; a file target still
+    /// appears only at [`Output::finish`]); false once the reader has gone away.
+    pub fn flush(&mut self) -> Result<bool> {
+        let Some(writer) = self.writer() else { return Ok(false) };
+        let flushed = writer.flush();
+        self.check(flushed)
+    }
+
+    fn writer(&mut self) -> Option<&mut dyn Write> {
+        match &mut self.target {
+            _ if self.closed => None,
+            Some(Target::Stdout(w)) => Some(w),
+            Some(Target::File(f)) => Some(f),
+            None => None,
+        }
     }
 
     /// Flush stdout, or put the finished file in place. Without this, a file target is left as it

@@ -136,7 +136,9 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
     out.finish()?;
     eprint!("{}", summary.text());
     if let Some(path) = &args.report {
-        std::fs::write(path, summary.json().to_string() + "\n").with_context(|| format!("--report {path}"))?;
+        let mut report = Output::open(Some(path)).with_context(|| format!("--report {path}"))?;
+        report.line(&summary.json().to_string())?;
+        report.finish()?;
     }
     Ok(Exit::Success)
 }

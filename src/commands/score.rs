@@ -2,10 +2,10 @@
 //! a training run: a reward function writes one JSON request line to its stdin and reads one JSON
 //! line back, with no start-up cost per call. The protocol itself is [`trajkit::eval::score`].
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
 
 use super::settings::{output_settings, read_gold, Reader};
-use super::Exit;
+use super::{Exit, Output};
 use crate::cli::ScoreArgs;
 use anyhow::{Context as _, Result};
 use trajkit::eval::score::Scorer;
@@ -34,11 +34,7 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         Some(path) => Box::new(std::fs::File::open(path).with_context(|| format!("cannot open {path}"))?),
     };
     let mut input = BufReader::with_capacity(1 << 16, input);
-    let stdout: Box<dyn Write> = match args.output.as_deref() {
-        None | Some("-") => Box::new(io::stdout().lock()),
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {path}"))?),
-    };
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let mut out = Output::open(args.output.as_deref())?;
     let mut line = String::new();
     let mut exit = Exit::Success;
     loop {
@@ -56,16 +52,11 @@ pub fn run(args: ScoreArgs) -> Result<Exit> {
         // Serving, a reply is flushed at once unless the next request is already read in whole: a
         // client waiting for it gets it now, a client streaming requests gets replies in batches.
         let next_waiting = input.buffer().contains(&b'\n');
-        let written =
-            writeln!(out, "{response}").and_then(|_| if args.serve && !next_waiting { out.flush() } else { Ok(()) });
-        match written {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(exit),
-            other => other.context("cannot write the response")?,
+        let written = out.line(&response.to_string())?;
+        if !written || (args.serve && !next_waiting && !out.flush()?) {
+            return Ok(exit); // the reader has gone away
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write the response")?,
-        _ => {}
-    }
+    out.finish()?;
     Ok(exit)
 }
