@@ -16,9 +16,11 @@
 //! Portuguese, Italian, Chinese and Japanese). They were written against `../shared` data and
 //! measured on a hand-labelled set written before them (fixtures/labelled/README.md).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use serde_json::Value;
 
-use super::turns;
 use crate::conversation::{Conversation, Message, Role};
 
 /// The kinds of example a tool-calling dataset needs a mix of.
@@ -116,7 +118,7 @@ pub fn classify(conversation: &Conversation) -> Classification {
     let mut no_tool_needed = false;
     let mut flags = Flags { reasoning: conversation.messages.iter().any(has_reasoning), ..Flags::default() };
     let mut answered = 0;
-    for turn in turns(conversation) {
+    for turn in conversation.user_turns() {
         let messages = &conversation.messages[turn];
         answered += usize::from(messages.iter().any(|m| m.role == Role::Assistant));
         let rounds = messages.iter().filter(|m| !m.tool_calls.is_empty()).count();
@@ -190,10 +192,11 @@ fn turn_behaviour(messages: &[Message]) -> (Behaviour, Option<String>) {
     let lower = normalize_quotes(&text.to_lowercase());
     // A refusal opens the reply; "unable to" deep inside an explanation is not one.
     let opening = opening(&lower);
-    let decline =
-        find_any(opening, DECLINE).filter(|_| find_any(opening, HEDGES).is_none()).or_else(|| tools_limited(opening));
+    let decline = find_any(opening, phrases().decline)
+        .filter(|_| find_any(opening, phrases().hedges).is_none())
+        .or_else(|| tools_limited(opening));
     let ask = asks_for_information(&lower);
-    let conditional = find_any(&lower, CONDITIONAL).filter(|at| !conditional_on_tools(&lower, at));
+    let conditional = find_any(&lower, phrases().conditional).filter(|at| !conditional_on_tools(&lower, at));
     let quote = |what: &str, phrase: &str| Some(format!("{}: {what} (\"{phrase}\")", answer.origin));
     match (decline, ask, conditional) {
         (Some(d), _, Some(c)) => (Behaviour::Clarify, quote("cannot go on without information", &format!("{d} … {c}"))),
@@ -201,10 +204,12 @@ fn turn_behaviour(messages: &[Message]) -> (Behaviour, Option<String>) {
         (None, Some(a), _) => (Behaviour::Clarify, quote("asks for information", &a)),
         (None, None, _) => {
             let reasoning = normalize_quotes(&reasoning);
-            if let Some(r) = find_any(&reasoning, REASONING_ASKS) {
+            if let Some(r) = find_any(&reasoning, phrases().reasoning_asks) {
                 return (Behaviour::Clarify, quote("the reasoning says information is missing", r));
             }
-            if let Some(r) = find_any(&reasoning, REASONING_DECLINES).filter(|_| !says_no_tool_needed(messages)) {
+            if let Some(r) =
+                find_any(&reasoning, phrases().reasoning_declines).filter(|_| !says_no_tool_needed(messages))
+            {
                 return (Behaviour::Decline, quote("the reasoning says no tool can do it", r));
             }
             (Behaviour::Direct, None)
@@ -232,151 +237,69 @@ fn normalize_quotes(text: &str) -> String {
     text.replace(['\u{2019}', '\u{2018}'], "'")
 }
 
+/// The phrase lists of case inference, from `phrases.txt` (compiled in; the file says what each
+/// list is for). Data, not code: a reviewer adds a phrase without reading the rules.
+struct Phrases {
+    decline: &'static [&'static str],
+    hedges: &'static [&'static str],
+    conditional: &'static [&'static str],
+    subjects: &'static [&'static str],
+    negations: &'static [&'static str],
+    pleasantries: &'static [&'static str],
+    offer_starts: &'static [&'static str],
+    choice_starts: &'static [&'static str],
+    requests: &'static [&'static str],
+    wh: &'static [&'static str],
+    reasoning_asks: &'static [&'static str],
+    reasoning_declines: &'static [&'static str],
+}
+
+fn phrases() -> &'static Phrases {
+    static PHRASES: OnceLock<Phrases> = OnceLock::new();
+    PHRASES.get_or_init(|| {
+        let mut lists: HashMap<&str, Vec<&'static str>> = HashMap::new();
+        let mut current = None;
+        for (n, line) in include_str!("phrases.txt").lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                current = Some(name);
+                lists.entry(name).or_default();
+                continue;
+            }
+            let phrase: String =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("phrases.txt:{}: not a JSON string: {e}", n + 1));
+            let list = current.unwrap_or_else(|| panic!("phrases.txt:{}: a phrase before any [list]", n + 1));
+            lists.get_mut(list).expect("opened above").push(Box::leak(phrase.into_boxed_str()));
+        }
+        let mut take = |name: &str| -> &'static [&'static str] {
+            lists.remove(name).unwrap_or_else(|| panic!("phrases.txt has no [{name}]")).leak()
+        };
+        let phrases = Phrases {
+            decline: take("decline"),
+            hedges: take("hedges"),
+            conditional: take("conditional"),
+            subjects: take("subjects"),
+            negations: take("negations"),
+            pleasantries: take("pleasantries"),
+            offer_starts: take("offer_starts"),
+            choice_starts: take("choice_starts"),
+            requests: take("requests"),
+            wh: take("wh"),
+            reasoning_asks: take("reasoning_asks"),
+            reasoning_declines: take("reasoning_declines"),
+        };
+        assert!(lists.is_empty(), "phrases.txt: lists nothing reads: {:?}", lists.keys());
+        phrases
+    })
+}
+
 /// The first phrase of `phrases` in `text`.
 fn find_any<'p>(text: &str, phrases: &[&'p str]) -> Option<&'p str> {
     phrases.iter().copied().find(|p| text.contains(p))
 }
-
-/// The assistant says it cannot do the task.
-const DECLINE: &[&str] = &[
-    "i can't",
-    "i cannot",
-    "i can not",
-    "i'm unable",
-    "i am unable",
-    "i'm not able",
-    "i am not able",
-    "i'm currently unable",
-    "i am currently unable",
-    "i'm currently not able",
-    "i don't have the ability",
-    "i don't have the capability",
-    "i don't have access",
-    "i do not have the ability",
-    "i do not have the capability",
-    "i do not have access",
-    "don't have a tool",
-    "don't have any tool",
-    "don't have a function",
-    "don't have the tools",
-    "i have no way",
-    "i have no access",
-    "i have no ability",
-    "i have no tool",
-    "no tool for",
-    "isn't a function",
-    "is no function",
-    "isn't a tool",
-    "is no tool",
-    "no such tool",
-    "no function for",
-    "no function has been provided",
-    "no tool available",
-    "none of my tools",
-    "none of the tools",
-    "none of the available",
-    "none of these tools",
-    "isn't something i can",
-    "is not something i can",
-    "aren't something i can",
-    "not something i can",
-    "isn't something i",
-    "is not something i",
-    "aren't something i",
-    "isn't something my",
-    "is not something my",
-    "isn't among my",
-    "is not among my",
-    "aren't among my",
-    "beyond my capabilities",
-    "beyond my abilities",
-    "beyond what i can",
-    "outside what i can",
-    "outside my capabilities",
-    "outside the scope",
-    "outside of my",
-    "out of reach",
-    "n't supported",
-    "not supported",
-    "n't possible",
-    "not possible for me",
-    "is not possible with",
-    "isn't available to me",
-    "is not available to me",
-    "i'm afraid i can",
-    "i have no printer",
-    "as an ai, i don't",
-    "as an ai, i can't",
-    "as an ai, i cannot",
-    // Spanish, French, German, Portuguese, Italian, Chinese, Japanese
-    "no puedo",
-    "no tengo acceso",
-    "no es posible",
-    "je ne peux pas",
-    "je ne suis pas en mesure",
-    "n'est pas possible",
-    "kann ich leider nicht",
-    "ich kann leider nicht",
-    "ich kann nicht",
-    "kann ich nicht",
-    "geht leider nicht",
-    "nicht möglich",
-    "não consigo",
-    "não posso",
-    "não é possível",
-    "non posso",
-    "non è possibile",
-    "non sono in grado",
-    "我无法",
-    "我不能",
-    "我目前无法",
-    "我现在无法",
-    "我暂时无法",
-    "我没有办法",
-    "我没有能力",
-    "无法为您",
-    "无法为你",
-    "无法帮您",
-    "无法帮你",
-    "不能为您",
-    "不能帮您",
-    "我做不到",
-    "我目前没有",
-    "不具备",
-    "できません",
-    "できかねます",
-];
-
-/// "I can't guarantee …" hedges an answer; it does not decline.
-const HEDGES: &[&str] = &[
-    "can't guarantee",
-    "cannot guarantee",
-    "can't be sure",
-    "can't promise",
-    "can't say for certain",
-    "can't be certain",
-    "can't know",
-    "cannot know",
-];
-
-/// Inability that is about missing information, not missing tools.
-const CONDITIONAL: &[&str] = &[
-    "without knowing",
-    "without the ",
-    "without your ",
-    "without a ",
-    "without an ",
-    "unless you",
-    "until you",
-    "until i know",
-    "enough information",
-    "sufficient information",
-    "enough details",
-    "before i can",
-    "sin saber",
-    "sans connaître",
-    "ohne zu wissen",
-];
 
 /// "Can't … without a booking tool" is a decline after all.
 fn conditional_on_tools(text: &str, phrase: &str) -> bool {
@@ -388,44 +311,9 @@ fn conditional_on_tools(text: &str, phrase: &str) -> bool {
 
 /// Talking about its own tools in the negative: "my only tool is …", "my tools only cover …".
 fn tools_limited(text: &str) -> Option<&'static str> {
-    const SUBJECTS: &[&str] = &[
-        "my tools",
-        "my tool ",
-        "my functions",
-        "my current function",
-        "my only tool",
-        "my only function",
-        "tool can only",
-        "tools can only",
-        "tool only",
-        "tools only",
-        "the available tools",
-        "available tools",
-        "the provided tools",
-        "the tools provided",
-        "the tools available",
-        "the only tool",
-        "the tools i have",
-        "tools available to me",
-        "my available tools",
-        "i can only",
-        "i only have",
-        "is limited to",
-        "are limited to",
-        "solo tengo",
-        "seul outil",
-        "我只能",
-        "我的功能",
-        "我的能力",
-        "我目前只能",
-        "のみ対応",
-        "só consigo",
-    ];
-    const NEGATIONS: &[&str] =
-        &["only", "no ", "not", "n't", "none", "cannot", "solo", "seul", "只", "仅", "のみ", "só"];
     for sentence in text.split(['.', '!', '?', ';', '—', '\n', '。', '！', '？']) {
-        if let Some(s) = SUBJECTS.iter().find(|s| sentence.contains(*s)) {
-            if NEGATIONS.iter().any(|n| sentence.contains(n)) {
+        if let Some(s) = phrases().subjects.iter().find(|s| sentence.contains(*s)) {
+            if phrases().negations.iter().any(|n| sentence.contains(n)) {
                 return Some(s);
             }
         }
@@ -433,190 +321,21 @@ fn tools_limited(text: &str) -> Option<&'static str> {
     None
 }
 
-/// Pleasantries end with a question mark without asking for anything, wherever they stand.
-const PLEASANTRIES: &[&str] = &[
-    "can i help",
-    "how can i assist",
-    "what can i do for you",
-    "anything else",
-    "is there something else",
-    "what else",
-    "does that help",
-    "did you know",
-    "how are you",
-];
-
-/// Questions that open like this offer something ("Would you like me to …?") rather than ask for
-/// what is missing; "Which city would you like me to check?" still asks, because it opens with
-/// "which".
-const OFFER_STARTS: &[&str] = &[
-    "would you like",
-    "do you want",
-    "want me to",
-    "shall i",
-    "should i",
-    "can i ",
-    "may i",
-    "want more",
-    "want an example",
-    "want to know",
-    "do any of",
-    "is there anything",
-    "need anything",
-    "¿quieres",
-    "voulez-vous",
-    "soll ich",
-    "需要我",
-    "要不要",
-];
-
-/// A yes/no question that opens like this and offers alternatives ("Is that kilograms or pounds?")
-/// asks the user to choose.
-const CHOICE_STARTS: &[&str] =
-    &["is ", "are ", "was ", "were ", "do ", "does ", "did ", "will ", "can ", "could ", "should ", "shall "];
-
-/// Phrases that ask for information even without a question mark.
-const REQUESTS: &[&str] = &[
-    "could you please provide",
-    "could you provide",
-    "could you tell me",
-    "could you give me",
-    "could you share",
-    "could you specify",
-    "could you confirm",
-    "could you clarify",
-    "could you paste",
-    "could you type",
-    "could you let me know",
-    "could you double-check",
-    "can you provide",
-    "can you tell me",
-    "can you give me",
-    "can you share",
-    "can you specify",
-    "can you confirm",
-    "can you clarify",
-    "would you mind telling",
-    "would you mind sharing",
-    "please provide",
-    "please tell me",
-    "please give me",
-    "please share",
-    "please specify",
-    "please confirm",
-    "please paste",
-    "please type",
-    "please send me",
-    "please let me know",
-    "let me know the",
-    "let me know your",
-    "let me know what",
-    "let me know which",
-    "tell me whether",
-    "tell me if",
-    "give me the",
-    "give me your",
-    "i'm missing",
-    "i am missing",
-    "tell me the",
-    "tell me your",
-    "tell me what",
-    "tell me which",
-    "tell me where",
-    "tell me when",
-    "i need to know",
-    "i'll need",
-    "i will need",
-    "i would need",
-    "i'd need",
-    "i need the",
-    "i need your",
-    "i need a ",
-    "i need at least",
-    "i need two",
-    "i need three",
-    "i need four",
-    "i need a few",
-    "i need the following",
-    "i need some",
-    "i need more",
-    "need a few details",
-    "need more information",
-    "need more details",
-    "need some more",
-    "do you mean",
-    "did you mean",
-    // Spanish, French, German, Portuguese, Italian, Chinese, Japanese
-    "necesito saber",
-    "necesito que",
-    "j'ai besoin de",
-    "pourriez-vous",
-    "pouvez-vous me",
-    "ich brauche",
-    "preciso de",
-    "preciso saber",
-    "请提供",
-    "请告诉",
-    "请问",
-    "教えてください",
-    "教えて",
-];
-
-/// Question words: a question holding one asks for something.
-const WH: &[&str] = &[
-    "which",
-    "what",
-    "where",
-    "when",
-    "who",
-    "whose",
-    "how much",
-    "how many",
-    "how long",
-    "how tall",
-    "what time",
-    "any particular",
-    "any specific",
-    "any preference",
-    // Spanish, French, German, Portuguese, Italian
-    "qué",
-    "cuál",
-    "dónde",
-    "cuándo",
-    "quién",
-    "cuánto",
-    "quel",
-    "quelle",
-    "où",
-    "quand",
-    "combien",
-    "welche",
-    "welcher",
-    "welches",
-    "wann",
-    "wo ",
-    "wie viel",
-    "qual",
-    "onde",
-    "quando",
-    "quanto",
-    "quale",
-    "dove",
-];
-
 /// A question for missing information, as the matched phrase.
 fn asks_for_information(text: &str) -> Option<String> {
-    if let Some(r) = find_any(text, REQUESTS) {
+    if let Some(r) = find_any(text, phrases().requests) {
         return Some(r.to_string());
     }
     for (sentence, clause) in questions(text) {
-        if find_any(&sentence, PLEASANTRIES).is_some() || OFFER_STARTS.iter().any(|o| clause.starts_with(o)) {
+        if find_any(&sentence, phrases().pleasantries).is_some()
+            || phrases().offer_starts.iter().any(|o| clause.starts_with(o))
+        {
             continue;
         }
-        if let Some(w) = WH.iter().find(|w| contains_word(&sentence, w)) {
+        if let Some(w) = phrases().wh.iter().find(|w| contains_word(&sentence, w)) {
             return Some(format!("{w} …?"));
         }
-        if CHOICE_STARTS.iter().any(|v| clause.starts_with(v)) && contains_word(&clause, "or") {
+        if phrases().choice_starts.iter().any(|v| clause.starts_with(v)) && contains_word(&clause, "or") {
             return Some("… or …?".into());
         }
         if let Some(w) =
@@ -660,35 +379,6 @@ fn contains_word(text: &str, word: &str) -> bool {
         before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
     })
 }
-
-const REASONING_ASKS: &[&str] = &[
-    "ask the user",
-    "ask for the",
-    "ask them",
-    "need to ask",
-    "should ask",
-    "is missing",
-    "are missing",
-    "but missing",
-    "not provided",
-    "didn't provide",
-    "did not provide",
-    "didn't specify",
-    "did not specify",
-    "no city given",
-];
-
-const REASONING_DECLINES: &[&str] = &[
-    "no tool",
-    "none of the tools",
-    "none of these",
-    "no function",
-    "don't have a tool",
-    "cannot be done with",
-    "not among the tools",
-    "tools don't",
-    "tools do not",
-];
 
 /// Reasoning that says the question needs no tool ("general knowledge; no tool needed").
 fn says_no_tool_needed(messages: &[Message]) -> bool {
@@ -746,6 +436,20 @@ pub(crate) fn is_error_result(content: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrase_lists_are_read_whole() {
+        let p = phrases();
+        let sizes = [p.decline.len(), p.hedges.len(), p.conditional.len(), p.subjects.len(), p.negations.len()];
+        assert_eq!(sizes, [105, 8, 15, 31, 12]);
+        let sizes = [p.pleasantries.len(), p.offer_starts.len(), p.choice_starts.len(), p.requests.len(), p.wh.len()];
+        assert_eq!(sizes, [9, 18, 12, 82, 37]);
+        assert_eq!([p.reasoning_asks.len(), p.reasoning_declines.len()], [14, 9]);
+        assert!(p.offer_starts.contains(&"can i "), "spaces inside the quotes are kept");
+        for list in [p.decline, p.requests, p.wh, p.subjects] {
+            assert!(list.iter().all(|x| *x == x.to_lowercase()), "text is matched lowercased");
+        }
+    }
     use crate::ingest::{ingest, IngestOptions};
     use serde_json::json;
 
