@@ -112,8 +112,7 @@ struct BpeModel {
     end_of_word_suffix: Option<String>,
     #[serde(default)]
     ignore_merges: bool,
-    #[serde(default)]
-    vocab: HashMap<String, u32>,
+    // `vocab` is not read: ids come from the tokenizers crate's model, which loaded the same file.
     #[serde(default)]
     merges: Vec<MergeEntry>,
 }
@@ -155,22 +154,35 @@ impl<'de> Deserialize<'de> for MergeEntry {
     }
 }
 
+/// The merges of a `tokenizer.json` the fast path can reproduce, read while the tokenizers crate
+/// loads the same file ([`FastBpe::read`], then [`FastBpeMerges::build`] with that crate's model).
+pub(super) struct FastBpeMerges(Vec<MergeEntry>);
+
 impl FastBpe {
-    /// The fast path for a `tokenizer.json`, when its pipeline is exactly the one this module
+    /// The merges of a `tokenizer.json`, when its pipeline is exactly the one this module
     /// reproduces; `None` otherwise (the tokenizers crate then does all the work).
-    pub(super) fn from_json(json: &[u8]) -> Option<FastBpe> {
+    pub(super) fn read(json: &[u8]) -> Option<FastBpeMerges> {
         let file: FileModel = serde_json::from_slice(json).ok()?;
-        if !supported_pipeline(&file) {
-            return None;
-        }
-        let model = file.model;
+        supported_pipeline(&file).then_some(FastBpeMerges(file.model.merges))
+    }
+}
+
+impl FastBpeMerges {
+    /// The fast path, with token ids from `model`: the tokenizers crate's model of the same file,
+    /// whose vocabulary lookups are compiled optimized even in debug builds.
+    pub(super) fn build(self, model: &tokenizers::models::ModelWrapper) -> Option<FastBpe> {
+        use tokenizers::Model as _;
+        let id = |token: &str| model.token_to_id(token);
         let unicode_of_byte = byte_level_chars();
         let mut byte_ids = [0u32; 256];
+        let mut text = String::new();
         for (b, c) in unicode_of_byte.iter().enumerate() {
-            byte_ids[b] = *model.vocab.get(&c.to_string())?;
+            text.clear();
+            text.push(*c);
+            byte_ids[b] = id(&text)?;
         }
-        let mut merges = HashMap::with_capacity_and_hasher(model.merges.len(), QuickBuild::default());
-        for (rank, entry) in model.merges.iter().enumerate() {
+        let mut merges = HashMap::with_capacity_and_hasher(self.0.len(), QuickBuild::default());
+        for (rank, entry) in self.0.iter().enumerate() {
             let (a, b) = match entry {
                 MergeEntry::Pair(a, b) => (a.as_str(), b.as_str()),
                 MergeEntry::Text(s) => {
@@ -181,14 +193,17 @@ impl FastBpe {
                     }
                 }
             };
-            let left = *model.vocab.get(a)?;
-            let right = *model.vocab.get(b)?;
-            let merged = *model.vocab.get(&format!("{a}{b}"))?;
-            merges.insert(pair_key(left, right), (rank as u32, merged));
+            let (left, right) = (id(a)?, id(b)?);
+            text.clear();
+            text.push_str(a);
+            text.push_str(b);
+            merges.insert(pair_key(left, right), (rank as u32, id(&text)?));
         }
         Some(FastBpe { byte_ids, merges, owner: OWNERS.fetch_add(1, Ordering::Relaxed) })
     }
+}
 
+impl FastBpe {
     /// Encode ASCII `text` (no added token in it) as one stretch of text between added tokens,
     /// appending ids and offsets (shifted by `base`).
     pub(super) fn encode_ascii(&self, text: &[u8], base: usize, ids: &mut Vec<u32>, offsets: &mut Vec<(u32, u32)>) {

@@ -198,8 +198,9 @@ impl TextTokenizer {
             let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
             text.parse::<tokenizers::Tokenizer>().map_err(|e| e.to_string())
         };
-        let (inner, fast) = rayon::join(|| load(&bytes), || fast::FastBpe::from_json(&bytes));
+        let (inner, merges) = rayon::join(|| load(&bytes), || fast::FastBpe::read(&bytes));
         let inner = inner.map_err(|message| TokenizeError::Load { path: source.describe(), message })?;
+        let fast = merges.and_then(|m| m.build(inner.get_model()));
         Ok(TextTokenizer {
             segments: Arc::new(segments::SegmentEncoder::new(&inner, fast)),
             ordinary_segments: Arc::new(segments::SegmentEncoder::uncut()),
