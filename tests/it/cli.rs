@@ -219,18 +219,8 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
         eprintln!("../shared absent: skipped");
         return;
     }
-    let inputs = [
-        "samples/raw.jsonl",
-        "real/llama-factory/glaive_toolcall_en_demo.json",
-        "real/llama-factory/glaive_toolcall_zh_demo.json",
-        "real/llama-factory/reason_tool_use_demo_50.jsonl",
-        "real/functionary-tests/test_case.json",
-        "real/functionary-tests/test_case_v1.json",
-        "real/functionary-tests/test_case_v2.json",
-        "real/functionary-tests/test_case_v2.llama3.json",
-    ];
     for template in ["qwen3", "chatml", "harmony"] {
-        for input in inputs {
+        for input in run::SHARED_INPUTS {
             let path = shared.join(input);
             let out = trajkit(&["convert", path.to_str().unwrap(), "--template", template]);
             let err = stderr(&out);

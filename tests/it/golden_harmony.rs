@@ -346,17 +346,7 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
         eprintln!("../shared absent: skipped");
         return;
     }
-    let inputs = [
-        "samples/raw.jsonl",
-        "conformance/cases.jsonl",
-        "real/llama-factory/glaive_toolcall_en_demo.json",
-        "real/llama-factory/glaive_toolcall_zh_demo.json",
-        "real/llama-factory/reason_tool_use_demo_50.jsonl",
-        "real/functionary-tests/test_case.json",
-        "real/functionary-tests/test_case_v1.json",
-        "real/functionary-tests/test_case_v2.json",
-        "real/functionary-tests/test_case_v2.llama3.json",
-    ];
+    let inputs: Vec<&str> = crate::run::SHARED_INPUTS.iter().copied().chain(["conformance/cases.jsonl"]).collect();
     let date = Date::parse("2026-01-15").unwrap();
     for (reasoning, expand) in [
         (ReasoningPolicy::Train, Expand::Conversation),
@@ -365,7 +355,7 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
     ] {
         let conv = converter(RenderOptions { date, reasoning, ..Default::default() }, expand);
         let tok = conv.tokenizer.clone().unwrap();
-        for input in inputs {
+        for &input in &inputs {
             let path = shared.join(input);
             let reader = trajkit::source::RecordReader::open(path.to_str().unwrap(), 0).unwrap();
             for record in reader {

@@ -19,6 +19,19 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The text records of ../shared (the task's samples and real data, read-only beside the checkout),
+/// for the tests that convert them all; those tests skip when the folder is absent.
+pub const SHARED_INPUTS: &[&str] = &[
+    "samples/raw.jsonl",
+    "real/llama-factory/glaive_toolcall_en_demo.json",
+    "real/llama-factory/glaive_toolcall_zh_demo.json",
+    "real/llama-factory/reason_tool_use_demo_50.jsonl",
+    "real/functionary-tests/test_case.json",
+    "real/functionary-tests/test_case_v1.json",
+    "real/functionary-tests/test_case_v2.json",
+    "real/functionary-tests/test_case_v2.llama3.json",
+];
+
 /// The JSON lines of standard output.
 pub fn rows(o: &Output) -> Vec<Value> {
     stdout(o).lines().map(|l| serde_json::from_str(l).expect("each output line is JSON")).collect()
