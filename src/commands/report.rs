@@ -142,11 +142,18 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     page.shown = kept.keys().copied().collect();
     // Rows are written in parallel (each lazy row is compressed), in the order they are shown.
     let kept: Vec<(&usize, &Kept)> = kept.iter().collect();
+    // One display table (decoder, control tokens) per tokenizer, not per row.
+    let mut texts: Vec<TokenText> = Vec::new();
+    for (_, k) in &kept {
+        if !texts.iter().any(|t| t.tokenizer().source == k.tokenizer.source) {
+            texts.push(TokenText::new(&k.tokenizer));
+        }
+    }
     page.rows_html = pool.install(|| {
         kept.par_iter()
             .enumerate()
             .map(|(shown, (index, k))| {
-                let text = TokenText::new(&k.tokenizer);
+                let text = texts.iter().find(|t| t.tokenizer().source == k.tokenizer.source).expect("made above");
                 let view = RowView {
                     index: **index,
                     id: &k.row.id,
@@ -160,7 +167,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
                 let mut html = String::new();
                 // The first rows and every violating row are drawn at once, the rest as they are scrolled to.
                 let lazy = shown >= report::EAGER_ROWS && k.violations.is_empty();
-                view.write_html(&text, lazy, &mut html);
+                view.write_html(text, lazy, &mut html);
                 html
             })
             .collect()

@@ -26,6 +26,10 @@ impl<'a> TokenText<'a> {
         TokenText { tok, control: tok.added_token_ids().into_iter().collect() }
     }
 
+    pub fn tokenizer(&self) -> &'a TextTokenizer {
+        self.tok
+    }
+
     /// `ids` as display pieces: each token alone, except that tokens holding parts of one
     /// character (byte-level BPE splits some UTF-8 characters) are shown together.
     fn pieces(&self, ids: &[u32]) -> Vec<(std::ops::Range<usize>, String)> {
