@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use crate::conversation::{normalize_tool, Message};
 use crate::emit::EmitKind;
-use crate::eval::{prediction, Weights};
+use crate::eval::task::GoldSet;
+use crate::eval::{prediction, SchemaCache, Weights};
 use crate::ingest::{AdpImages, AdpThought, CodeTool, IngestOptions, InputFormat};
 use crate::parse::{Format, ParseError};
 use crate::pipeline::{Converter, Expand, Truncate};
@@ -52,6 +53,14 @@ pub enum SettingsError {
     ToolsNotArray { path: String, object: bool },
     #[error("--weights {path}: {message}")]
     Weights { path: String, message: String },
+    #[error("cannot read {path}")]
+    GoldRead {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: no assistant turns to evaluate")]
+    NoGoldTasks(String),
     #[error("--parser {0}: expected qwen3, chatml, harmony or hermes")]
     Parser(String),
     /// A named choice that is none of the choices (the CLI's flags cannot give one; Python can).
@@ -241,6 +250,17 @@ pub fn read_tools(path: &str) -> Result<Vec<Value>, SettingsError> {
 pub fn read_weights(path: &str) -> Result<Weights, SettingsError> {
     Weights::from_json(&read_json("weights", path)?)
         .map_err(|message| SettingsError::Weights { path: path.to_string(), message })
+}
+
+/// A `--gold` file of trajectories, each assistant turn a task; refused when it holds none (the
+/// records it could not read are in `problems`, for the caller to report).
+pub fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet, SettingsError> {
+    let gold = GoldSet::read(path, &IngestOptions::default(), cache)
+        .map_err(|source| SettingsError::GoldRead { path: path.to_string(), source })?;
+    if gold.tasks.is_empty() {
+        return Err(SettingsError::NoGoldTasks(path.to_string()));
+    }
+    Ok(gold)
 }
 
 fn read_json(flag: &'static str, path: &str) -> Result<Value, SettingsError> {

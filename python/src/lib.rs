@@ -24,7 +24,6 @@ use pyo3::types::PyDict;
 use trajkit::check_mask::MaskChecker;
 use trajkit::emit::{EmitKind, Row};
 use trajkit::eval::score::Scorer as ScoreProtocol;
-use trajkit::eval::task::GoldSet;
 use trajkit::eval::{SchemaCache, Weights};
 use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions};
 use trajkit::pipeline::{bytes_per_token, Converter, Expand, LengthLimit, Truncate};
@@ -340,14 +339,7 @@ impl Scorer {
             };
             let cache = SchemaCache::default();
             let gold = match gold {
-                Some(path) => {
-                    let set = GoldSet::read(&path, &IngestOptions::default(), &cache)
-                        .map_err(|e| value_error(format!("cannot read {path}: {e}")))?;
-                    if set.tasks.is_empty() {
-                        return Err(value_error(format!("{path}: no assistant turns to evaluate")));
-                    }
-                    Some(set)
-                }
+                Some(path) => Some(settings::read_gold(&path, &cache).map_err(settings_error)?),
                 None => None,
             };
             Ok(ScoreProtocol::new(reader, weights, gold, cache))

@@ -3,7 +3,7 @@
 //! package too). The record loop itself is the library's
 //! [`trajkit::batch`]; this module depends on `cli`, never the other way round.
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::Result;
 
 use crate::cli::{
     AdpImagesArg, AdpThoughtArg, EmptyThinkArg, ExpandArg, HarmonyFlags, InputFlags, InputFormatArg, OutputFlags,
@@ -165,15 +165,12 @@ pub(crate) const SHOWN: usize = 20;
 
 /// Read the gold file, printing what could not be read.
 pub(crate) fn read_gold(path: &str, cache: &SchemaCache) -> Result<GoldSet> {
-    let gold = GoldSet::read(path, &IngestOptions::default(), cache).with_context(|| format!("cannot read {path}"))?;
+    let gold = trajkit::settings::read_gold(path, cache)?;
     for p in gold.problems.iter().take(SHOWN) {
         eprintln!("warning: gold {p}");
     }
     if gold.problems.len() > SHOWN {
         eprintln!("warning: … and {} more gold records that could not be read", gold.problems.len() - SHOWN);
-    }
-    if gold.tasks.is_empty() {
-        bail!("{path}: no assistant turns to evaluate");
     }
     Ok(gold)
 }
