@@ -19,6 +19,7 @@
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
+//! text       the text heuristics validate, eval and pairs share: numbers, salient values, phrases
 //! report     one self-contained HTML page: summary, case mix, histograms, rows token by token
 //! settings   what a user asks for (flags, Python keyword arguments) → converter, ingest options, reader
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
@@ -42,5 +43,6 @@ pub mod render;
 pub mod report;
 pub mod settings;
 pub mod source;
+pub mod text;
 pub mod tokenize;
 pub mod validate;

@@ -11,9 +11,10 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::task::{Task, TurnKind};
-use super::text::{asks, exact_match, token_f1};
+use super::text::{exact_match, token_f1};
 use crate::conversation::Message;
 use crate::parse::ParseError;
+use crate::text::phrases::asks_for_information;
 
 /// How one argument key of a matched call came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +194,7 @@ pub fn judge(task: &Task, prediction: Result<Message, ParseError>) -> Judgement 
         }
     }
     if kind == TurnKind::Clarification {
-        j.clarification = Some(answered && asks(&m.content));
+        j.clarification = Some(answered && asks_for_information(&m.content).is_some());
     }
     if kind == TurnKind::Decline {
         j.decline = Some(answered && !m.content.trim().is_empty());

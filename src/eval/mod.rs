@@ -15,11 +15,10 @@
 //!
 //! Schema validity and case types are `trajkit validate`'s and `stats`' own code ([`tools`] wraps
 //! [`crate::validate::ToolSet`], [`cases`] calls its classifier), so eval, stats and validate agree
-//! on what a valid call and a clarification record are. [`grounding`] asks the question of
-//! validate's `unused_result` (does an answer use its tool results?) of one predicted answer.
+//! on what a valid call and a clarification record are. Grounding and "asks the user" are
+//! [`crate::text`]'s, the rules validate's `unused_result` and case inference use.
 
 pub mod cases;
-pub mod grounding;
 pub mod judge;
 pub mod metrics;
 pub mod prediction;

@@ -11,10 +11,10 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::cases::{case_of, CaseSource};
-use super::grounding::Salient;
-use super::text::asks;
 use super::tools::{SchemaCache, ToolSchemas};
 use crate::conversation::{Conversation, Message, Role};
+use crate::text::phrases::asks_for_information;
+use crate::text::salient::Salient;
 
 /// What the reference does in this turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -90,39 +90,26 @@ pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> 
     let (case, case_source) = case_of(&conversation);
     let conversation = Arc::new(conversation);
     let messages = &conversation.messages;
+    let turns = conversation.user_turns();
     let mut out = Vec::new();
-    let mut turn_start = 0;
     for (index, m) in messages.iter().enumerate() {
-        if m.role == Role::User {
-            turn_start = index;
-        }
         if m.role != Role::Assistant {
             continue;
         }
+        // An assistant message before any user message (rare) has the conversation so far as its turn.
+        let turn_start = turns.iter().find(|t| t.contains(&index)).map_or(0, |t| t.start);
         let this_turn = &messages[turn_start..index];
-        let results: Vec<String> =
-            this_turn.iter().filter(|x| x.role == Role::Tool).map(|x| x.content.clone()).collect();
+        let has_results = this_turn.iter().any(|x| x.role == Role::Tool);
         let earlier_calls: Vec<(String, Value)> = this_turn
             .iter()
             .flat_map(|x| &x.tool_calls)
             .map(|c| (c.name.clone(), c.arguments.parsed().unwrap_or(Value::Null)))
             .collect();
-        let mut known = String::new();
-        for x in &messages[..index] {
-            if matches!(x.role, Role::System | Role::User) {
-                known.push_str(&x.content);
-                known.push('\n');
-            }
-        }
-        for (_, args) in &earlier_calls {
-            known.push_str(&args.to_string());
-            known.push('\n');
-        }
         let kind = if !m.tool_calls.is_empty() {
             TurnKind::Call
-        } else if !results.is_empty() {
+        } else if has_results {
             TurnKind::Answer
-        } else if case == "clarification" && asks(&m.content) {
+        } else if case == "clarification" && asks_for_information(&m.content).is_some() {
             TurnKind::Clarification
         } else if matches!(case.as_str(), "unavailable_tool" | "irrelevant_tool") {
             TurnKind::Decline
@@ -139,7 +126,7 @@ pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> 
             train: m.train,
             conversation: conversation.clone(),
             tools: tools.clone(),
-            salient: Salient::of(&results, &known),
+            salient: Salient::before_answer(messages, turn_start, index),
             earlier_calls,
         });
     }

@@ -1,5 +1,5 @@
-//! Answer text: normalized exact match and token F1 (the SQuAD measures), and the two shallow
-//! readings of an answer that clarification and decline accuracy need.
+//! Answer text: normalized exact match and token F1 (the SQuAD measures). Whether an answer asks
+//! for information is [`crate::text::phrases::asks_for_information`], the rule validate's cases use.
 //!
 //! Normalization lowercases, drops punctuation and the articles a/an/the, and collapses whitespace,
 //! so "The price is $231.42." and "price is 231.42" match. It is deliberately simple: the numbers
@@ -45,11 +45,6 @@ pub fn token_f1(prediction: &str, reference: &str) -> f64 {
     2.0 * precision * recall / (precision + recall)
 }
 
-/// The answer asks the user something: it contains a question mark.
-pub fn asks(text: &str) -> bool {
-    text.contains('?') || text.contains('？')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -61,6 +56,5 @@ mod tests {
         assert_eq!(token_f1("a b c", "a b c"), 1.0);
         assert!((token_f1("lyon is rainy", "lyon is sunny") - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(token_f1("", "x"), 0.0);
-        assert!(asks("Which day?") && !asks("Done."));
     }
 }

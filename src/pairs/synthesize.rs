@@ -20,6 +20,7 @@ use serde_json::{Map, Value};
 use super::Pair;
 use crate::conversation::{Arguments, Conversation, Message, Role, ToolCall};
 use crate::parse::{self, Format};
+use crate::text::numbers::{values, Number};
 use crate::validate::cases::{self, Case};
 
 /// The mistakes a rejected side can make.
@@ -663,7 +664,7 @@ fn arguments_from_text(tool: &Value, user: &str, rng: &mut Rng) -> Value {
         required.extend(props.keys().take(1).cloned());
     }
     let phrase = salient_phrase(user);
-    let number = numbers_in(user).into_iter().next();
+    let number = values(user).into_iter().next();
     let mut args = Map::new();
     for name in required {
         let schema = props.get(&name).cloned().unwrap_or(Value::Null);
@@ -688,7 +689,7 @@ fn arguments_from_text(tool: &Value, user: &str, rng: &mut Rng) -> Value {
 /// the record makes no later call (an offered tool is used then).
 fn call_taking_the_reply<'c>(point: &Point<'c>, context: &str) -> Result<Option<&'c ToolCall>, Skip> {
     let ms = &point.conversation.messages;
-    let known = numbers_in(context);
+    let known = values(context);
     let mut replies = String::new();
     let mut any = false;
     for m in &ms[point.at + 1..] {
@@ -706,9 +707,7 @@ fn call_taking_the_reply<'c>(point: &Point<'c>, context: &str) -> Result<Option<
                     let s = s.to_lowercase();
                     s.chars().count() >= 3 && replies.contains(&s) && !context.contains(&s)
                 }
-                Value::Number(n) => {
-                    n.as_f64().is_some_and(|x| numbers_in(&replies).contains(&x) && !known.contains(&x))
-                }
+                Value::Number(n) => n.as_f64().is_some_and(|x| values(&replies).contains(&x) && !known.contains(&x)),
                 _ => false,
             });
             if given {
@@ -857,17 +856,10 @@ fn salient_phrase(text: &str) -> String {
     best.join(" ")
 }
 
-fn numbers_in(text: &str) -> Vec<f64> {
-    text.split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .filter_map(|s| s.trim_matches('.').parse::<f64>().ok())
-        .collect()
-}
-
 /// Every number in `text` changed to a different one of the same shape (digits, padding, decimals)
 /// that is none of `avoid` (the results' numbers, so the altered answer no longer repeats them).
 /// Parts of dates and clock times stay possible: 2024-05-28 → 2025-05-11, 07:56 → 11:23.
 fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
-    let close = |a: f64, b: f64| (a - b).abs() <= (b.abs() * 0.005).max(1e-9);
     let mut out = String::with_capacity(text.len());
     let mut changed = false;
     let chars: Vec<char> = text.chars().collect();
@@ -898,9 +890,6 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
         let mut replacement = n;
         for attempt in 0..64 {
             let candidate = match range {
-                // A year within 0.5 % of a result's year counts as the same number for
-                // `unused_result`: after 32 tries, a decade away.
-                Some((low, 7)) if attempt >= 32 => low + 14 + rng.below(4) as u64,
                 Some((low, count)) => low + rng.below(count as usize) as u64,
                 None if width == 1 && attempt < 16 => (n + 2 + rng.below(6) as u64) % 10,
                 None if width == 1 => 10 + rng.below(90) as u64,
@@ -915,7 +904,8 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
                 continue;
             }
             replacement = candidate;
-            if !avoid.iter().any(|&a| close(candidate as f64, a)) {
+            let written = Number { value: candidate as f64, step: 1.0, in_literal: false };
+            if !avoid.iter().any(|&a| written.says(a)) {
                 break;
             }
         }
@@ -933,9 +923,9 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
     (out, changed)
 }
 
-/// The numbers of the tool results (digit runs, and runs with their thousands separators dropped).
+/// The numbers of the tool results, read as [`crate::text::numbers`] reads them.
 fn result_numbers(results: &[&str]) -> Vec<f64> {
-    results.iter().flat_map(|r| numbers_in(r).into_iter().chain(numbers_in(&r.replace(',', "")))).collect()
+    results.iter().flat_map(|r| values(r)).collect()
 }
 
 /// Replace the words the answer shares with the results' text by substitutes that contradict them:

@@ -16,12 +16,11 @@
 //! Portuguese, Italian, Chinese and Japanese). They were written against `../shared` data and
 //! measured on a hand-labelled set written before them (fixtures/labelled/README.md).
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use serde_json::Value;
 
 use crate::conversation::{Conversation, Message, Role};
+use crate::text::phrases::{asks_for_information, find_any, normalize_quotes, phrases};
+pub use crate::text::salient::is_error_result;
 
 /// The kinds of example a tool-calling dataset needs a mix of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -233,74 +232,6 @@ fn opening(text: &str) -> &str {
     text
 }
 
-fn normalize_quotes(text: &str) -> String {
-    text.replace(['\u{2019}', '\u{2018}'], "'")
-}
-
-/// The phrase lists of case inference, from `phrases.txt` (compiled in; the file says what each
-/// list is for). Data, not code: a reviewer adds a phrase without reading the rules.
-struct Phrases {
-    decline: &'static [&'static str],
-    hedges: &'static [&'static str],
-    conditional: &'static [&'static str],
-    subjects: &'static [&'static str],
-    negations: &'static [&'static str],
-    pleasantries: &'static [&'static str],
-    offer_starts: &'static [&'static str],
-    choice_starts: &'static [&'static str],
-    requests: &'static [&'static str],
-    wh: &'static [&'static str],
-    reasoning_asks: &'static [&'static str],
-    reasoning_declines: &'static [&'static str],
-}
-
-fn phrases() -> &'static Phrases {
-    static PHRASES: OnceLock<Phrases> = OnceLock::new();
-    PHRASES.get_or_init(|| {
-        let mut lists: HashMap<&str, Vec<&'static str>> = HashMap::new();
-        let mut current = None;
-        for (n, line) in include_str!("phrases.txt").lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                current = Some(name);
-                lists.entry(name).or_default();
-                continue;
-            }
-            let phrase: String =
-                serde_json::from_str(line).unwrap_or_else(|e| panic!("phrases.txt:{}: not a JSON string: {e}", n + 1));
-            let list = current.unwrap_or_else(|| panic!("phrases.txt:{}: a phrase before any [list]", n + 1));
-            lists.get_mut(list).expect("opened above").push(Box::leak(phrase.into_boxed_str()));
-        }
-        let mut take = |name: &str| -> &'static [&'static str] {
-            lists.remove(name).unwrap_or_else(|| panic!("phrases.txt has no [{name}]")).leak()
-        };
-        let phrases = Phrases {
-            decline: take("decline"),
-            hedges: take("hedges"),
-            conditional: take("conditional"),
-            subjects: take("subjects"),
-            negations: take("negations"),
-            pleasantries: take("pleasantries"),
-            offer_starts: take("offer_starts"),
-            choice_starts: take("choice_starts"),
-            requests: take("requests"),
-            wh: take("wh"),
-            reasoning_asks: take("reasoning_asks"),
-            reasoning_declines: take("reasoning_declines"),
-        };
-        assert!(lists.is_empty(), "phrases.txt: lists nothing reads: {:?}", lists.keys());
-        phrases
-    })
-}
-
-/// The first phrase of `phrases` in `text`.
-fn find_any<'p>(text: &str, phrases: &[&'p str]) -> Option<&'p str> {
-    phrases.iter().copied().find(|p| text.contains(p))
-}
-
 /// "Can't … without a booking tool" is a decline after all.
 fn conditional_on_tools(text: &str, phrase: &str) -> bool {
     text.match_indices(phrase).all(|(at, _)| {
@@ -319,65 +250,6 @@ fn tools_limited(text: &str) -> Option<&'static str> {
         }
     }
     None
-}
-
-/// A question for missing information, as the matched phrase.
-fn asks_for_information(text: &str) -> Option<String> {
-    if let Some(r) = find_any(text, phrases().requests) {
-        return Some(r.to_string());
-    }
-    for (sentence, clause) in questions(text) {
-        if find_any(&sentence, phrases().pleasantries).is_some()
-            || phrases().offer_starts.iter().any(|o| clause.starts_with(o))
-        {
-            continue;
-        }
-        if let Some(w) = phrases().wh.iter().find(|w| contains_word(&sentence, w)) {
-            return Some(format!("{w} …?"));
-        }
-        if phrases().choice_starts.iter().any(|v| clause.starts_with(v)) && contains_word(&clause, "or") {
-            return Some("… or …?".into());
-        }
-        if let Some(w) =
-            ["哪", "什么", "多少", "几", "どの", "どこ", "何", "いつ"].iter().find(|w| sentence.contains(*w))
-        {
-            return Some(format!("{w} …?"));
-        }
-    }
-    None
-}
-
-/// The question sentences of `text` (each ends with `?` or `？`; a Spanish one may open with `¿`),
-/// each with its last clause ("I can help — which city?" → "which city"), which is where an offer
-/// or a choice opens; leading "and"/"so" are dropped from it.
-fn questions(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for (at, c) in text.char_indices() {
-        match c {
-            '.' | '!' | '\n' | '。' | '！' | ':' => start = at + c.len_utf8(),
-            '?' | '？' => {
-                let sentence = &text[start..at];
-                let sentence = sentence.rsplit('¿').next().unwrap_or(sentence).trim();
-                let mut clause = sentence.rsplit(['—', '–', ',', ';']).next().unwrap_or(sentence).trim();
-                for lead in ["and ", "or ", "so ", "also ", "then ", "but "] {
-                    clause = clause.strip_prefix(lead).unwrap_or(clause);
-                }
-                out.push((sentence.to_string(), clause.to_string()));
-                start = at + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-fn contains_word(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
-    })
 }
 
 /// Reasoning that says the question needs no tool ("general knowledge; no tool needed").
@@ -400,56 +272,10 @@ fn says_no_tool_needed(messages: &[Message]) -> bool {
     })
 }
 
-/// Whether a tool result reports a failure: an `error` field, a failed status, `success: false`,
-/// or text that starts like an error or a traceback.
-pub(crate) fn is_error_result(content: &str) -> bool {
-    let text = content.trim();
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
-        let truthy = |v: &Value| match v {
-            Value::Null | Value::Bool(false) => false,
-            Value::String(s) => !s.trim().is_empty(),
-            Value::Array(a) => !a.is_empty(),
-            Value::Object(o) => !o.is_empty(),
-            _ => true,
-        };
-        let failed_word = |v: &Value| {
-            v.as_str().is_some_and(|s| {
-                matches!(s.to_ascii_lowercase().as_str(), "error" | "failed" | "failure" | "fail" | "exception")
-            })
-        };
-        return map.iter().any(|(k, v)| match k.to_ascii_lowercase().as_str() {
-            "error" | "errors" | "exception" | "error_message" | "errormessage" => truthy(v),
-            "status" | "state" | "result" => failed_word(v) || v.as_u64().is_some_and(|c| c >= 400),
-            "success" | "ok" | "succeeded" => v == &Value::Bool(false),
-            "status_code" | "http_status" => v.as_u64().is_some_and(|c| c >= 400),
-            _ => false,
-        });
-    }
-    let lower = text.to_ascii_lowercase();
-    let first_word: String = lower.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-    matches!(first_word.as_str(), "error" | "exception" | "traceback" | "failed" | "failure" | "fatal")
-        || lower.contains("traceback (most recent call last)")
-        || (first_word.ends_with("error") && lower[first_word.len()..].starts_with(':'))
-        || (first_word.ends_with("exception") && lower[first_word.len()..].starts_with(':'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn phrase_lists_are_read_whole() {
-        let p = phrases();
-        let sizes = [p.decline.len(), p.hedges.len(), p.conditional.len(), p.subjects.len(), p.negations.len()];
-        assert_eq!(sizes, [105, 8, 15, 31, 12]);
-        let sizes = [p.pleasantries.len(), p.offer_starts.len(), p.choice_starts.len(), p.requests.len(), p.wh.len()];
-        assert_eq!(sizes, [9, 18, 12, 82, 37]);
-        assert_eq!([p.reasoning_asks.len(), p.reasoning_declines.len()], [14, 9]);
-        assert!(p.offer_starts.contains(&"can i "), "spaces inside the quotes are kept");
-        for list in [p.decline, p.requests, p.wh, p.subjects] {
-            assert!(list.iter().all(|x| *x == x.to_lowercase()), "text is matched lowercased");
-        }
-    }
     use crate::ingest::{ingest, IngestOptions};
     use serde_json::json;
 

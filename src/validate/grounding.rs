@@ -12,9 +12,11 @@ use serde_json::Value;
 use super::checks::{below, call_origin, parsed_arguments};
 use super::locate::{join_key, Paths};
 use super::schema::ToolSet;
-use super::text::{cjk_bigrams, content_words, has_cjk, numbers, same_number, stem, words};
-use super::{cases, Finding};
+use super::Finding;
 use crate::conversation::{Conversation, Role};
+use crate::text::numbers::{iso_date_forms, values};
+use crate::text::salient::Salient;
+use crate::text::{cjk_bigrams, content_words, has_cjk, stem, words};
 
 /// Everything the model had seen before a call: the text to look values up in.
 #[derive(Default)]
@@ -37,7 +39,7 @@ impl Context {
             self.words.insert(stem(&w).to_string());
             self.words.insert(w);
         }
-        self.numbers.extend(numbers(text));
+        self.numbers.extend(values(text));
         self.numbers.extend(number_words(&lower));
     }
 
@@ -62,14 +64,14 @@ impl Context {
         if squashed.chars().count() >= 3 && self.squashed.contains(&squashed) {
             return true;
         }
-        if let Some(forms) = date_forms(value) {
+        if let Some(forms) = iso_date_forms(value) {
             return forms.iter().any(|f| self.lower.contains(f.as_str()));
         }
         let digits = value.chars().any(|c| c.is_ascii_digit());
         // CJK dates and clock times ("2022年3月15日 10:00:00", "11:00") are written many ways: every
         // number in them (but zeros) must have been seen.
         if digits && (has_cjk(value) || is_clock_time(value)) {
-            let found = numbers(value).iter().filter(|&&n| n != 0.0).all(|&n| self.has_number(n));
+            let found = values(value).iter().filter(|&&n| n != 0.0).all(|&n| self.has_number(n));
             let grams = cjk_bigrams(value);
             return found && grams.iter().filter(|g| self.lower.contains(g.as_str())).count() * 2 >= grams.len();
         }
@@ -129,48 +131,6 @@ fn number_words(lower: &str) -> Vec<f64> {
     const WORDS: &[&str] =
         &["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"];
     words(lower).iter().filter_map(|w| WORDS.iter().position(|n| n == w)).map(|n| n as f64).collect()
-}
-
-/// Other ways people write an ISO date (`2026-12-03`): "december 3", "3 dec", "12/03".
-fn date_forms(value: &str) -> Option<Vec<String>> {
-    let parts: Vec<&str> = value.split('-').collect();
-    let [y, m, d] = parts[..] else { return None };
-    if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-        return None;
-    }
-    let (month, day): (usize, u32) = (m.parse().ok()?, d.parse().ok()?);
-    const MONTHS: &[&str] = &[
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ];
-    let name = MONTHS.get(month.checked_sub(1)?)?;
-    let short = &name[..3];
-    let mut forms = Vec::new();
-    for n in [*name, short] {
-        forms.push(format!("{n} {day}"));
-        forms.push(format!("{day} {n}"));
-        forms.push(format!("{day}th {n}"));
-        forms.push(format!("{day}st {n}"));
-        forms.push(format!("{day}nd {n}"));
-        forms.push(format!("{day}rd {n}"));
-    }
-    forms.push(format!("{month}/{day}"));
-    forms.push(format!("{day}/{month}"));
-    forms.push(format!("{m}/{d}"));
-    forms.push(format!("{d}/{m}"));
-    forms.push(format!("{day}.{month}."));
-    forms.push(format!("{d}.{m}."));
-    Some(forms)
 }
 
 /// `ungrounded_argument` for every string or number argument of every call.
@@ -261,117 +221,28 @@ fn collect_schema_values<'s>(schema: &'s Value, out: &mut Vec<&'s Value>) {
     }
 }
 
-/// What in a tool result an answer that used it would likely repeat.
-#[derive(Debug, PartialEq)]
-enum Salient {
-    Number(f64),
-    /// A short value: a name, an id, a status phrase.
-    Phrase(String),
-    /// A content word of a longer text.
-    Word(String),
-}
-
-fn salient_values(result: &str, out: &mut Vec<Salient>) {
-    match serde_json::from_str::<Value>(result) {
-        Ok(value @ (Value::Object(_) | Value::Array(_))) => salient_json(&value, out),
-        _ => salient_text(result, out),
-    }
-}
-
-fn salient_json(value: &Value, out: &mut Vec<Salient>) {
-    match value {
-        Value::Object(map) => map.values().for_each(|v| salient_json(v, out)),
-        Value::Array(items) => items.iter().for_each(|v| salient_json(v, out)),
-        Value::Number(n) => out.extend(n.as_f64().map(Salient::Number)),
-        Value::String(s) => salient_text(s, out),
-        _ => {}
-    }
-}
-
-fn salient_text(text: &str, out: &mut Vec<Salient>) {
-    let text = text.trim();
-    let word_count = words(text).len();
-    out.extend(numbers(text).into_iter().map(Salient::Number));
-    if word_count >= 5 {
-        out.extend(content_words(text, 4).into_iter().map(Salient::Word));
-        return;
-    }
-    // A short string is salient when it is more than a bare lowercase status word (`sent`, `ok`):
-    // it has a capital, a digit, non-ASCII letters or several words.
-    let notable = text.chars().any(|c| c.is_uppercase() || c.is_ascii_digit() || !c.is_ascii()) || word_count >= 2;
-    if notable && !text.is_empty() {
-        out.push(Salient::Phrase(text.to_string()));
-    }
-}
-
-/// Whether `answer` repeats a salient value.
-fn shares(
-    answer: &str,
-    answer_words: &std::collections::HashSet<String>,
-    answer_numbers: &[f64],
-    item: &Salient,
-) -> bool {
-    match item {
-        Salient::Number(x) => answer_numbers.iter().any(|&a| same_number(a, *x)),
-        Salient::Word(w) => answer_words.contains(stem(w)),
-        Salient::Phrase(p) => {
-            let lower = p.to_lowercase();
-            if answer.contains(&lower) {
-                return true;
-            }
-            if has_cjk(p) {
-                return cjk_bigrams(p).iter().any(|g| answer.contains(g.as_str()));
-            }
-            let salient = content_words(p, 3);
-            !salient.is_empty() && salient.iter().any(|w| answer_words.contains(stem(w)))
-        }
-    }
-}
-
 /// `unused_result` for every turn whose final answer follows tool results.
 pub(super) fn results(conversation: &Conversation, out: &mut Vec<Finding>) {
+    let messages = &conversation.messages;
     for turn in conversation.user_turns() {
-        let messages = &conversation.messages[turn.clone()];
-        let Some(last_tool) = messages.iter().rposition(|m| m.role == Role::Tool) else { continue };
-        let Some(answer) = messages[last_tool..]
-            .iter()
-            .rev()
-            .find(|m| m.role == Role::Assistant && m.tool_calls.is_empty() && !m.content.trim().is_empty())
-        else {
+        let Some(last_tool) = messages[turn.clone()].iter().rposition(|m| m.role == Role::Tool) else { continue };
+        let Some(answer) = (turn.start + last_tool..turn.end).rev().find(|&i| {
+            messages[i].role == Role::Assistant
+                && messages[i].tool_calls.is_empty()
+                && !messages[i].content.trim().is_empty()
+        }) else {
             continue;
         };
-        let results: Vec<&str> = messages.iter().filter(|m| m.role == Role::Tool).map(|m| m.content.as_str()).collect();
-        if results.iter().all(|r| cases::is_error_result(r)) {
-            continue; // an answer that reports a failure need not repeat the error text
-        }
-        let mut items = Vec::new();
-        for r in results.iter().filter(|r| !cases::is_error_result(r)) {
-            salient_values(r, &mut items);
-        }
-        if items.is_empty() {
+        let salient = Salient::before_answer(messages, turn.start, answer);
+        if salient.used_by(&messages[answer].content) {
             continue;
         }
-        let lower = answer.content.to_lowercase();
-        let answer_words: std::collections::HashSet<String> =
-            words(&answer.content).iter().map(|w| stem(w).to_string()).collect();
-        let answer_numbers = numbers(&answer.content);
-        if items.iter().any(|item| shares(&lower, &answer_words, &answer_numbers, item)) {
-            continue;
-        }
-        let examples: Vec<String> = items
-            .iter()
-            .take(3)
-            .map(|i| match i {
-                Salient::Number(x) => format!("{x}"),
-                Salient::Phrase(s) | Salient::Word(s) => format!("`{s}`"),
-            })
-            .collect();
         out.push(Finding::warning(
             "unused_result",
-            &answer.origin,
+            &messages[answer].origin,
             format!(
                 "the answer shares no value with this turn's tool results (which hold e.g. {}): it may ignore them",
-                examples.join(", ")
+                salient.examples(3).join(", ")
             ),
         ));
     }
@@ -415,15 +286,5 @@ mod tests {
         let c = context("I'd like two tickets for $1,180 at 4.5%");
         assert!(c.has_number(2.0) && c.has_number(1180.0) && c.has_number(0.045) && c.has_number(4.5));
         assert!(!c.has_number(3.0));
-    }
-
-    #[test]
-    fn salient_values_skip_status_words() {
-        let mut items = Vec::new();
-        salient_values(r#"{"status": "sent", "id": "T-4410", "eta": "Thursday"}"#, &mut items);
-        assert_eq!(
-            items,
-            [Salient::Number(4410.0), Salient::Phrase("T-4410".into()), Salient::Phrase("Thursday".into())]
-        );
     }
 }

@@ -9,7 +9,6 @@
 //! schema     tool schemas: invalid ones, BFCL-style types normalized, compiled for arguments
 //! checks     calls against schemas, message order, duplicates, control tokens, unfinished records
 //! grounding  argument values nobody gave, answers that ignore their tool results
-//! text       words, numbers and CJK text, for the grounding and case heuristics
 //! cases      what kind of example a record is (tool_required, clarification, …), for `stats`
 //! ```
 
@@ -18,7 +17,6 @@ mod checks;
 mod grounding;
 mod locate;
 mod schema;
-mod text;
 
 use std::fmt;
 

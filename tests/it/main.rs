@@ -10,6 +10,7 @@ mod run;
 mod tau_airline;
 
 mod adp;
+mod agreement;
 mod byo_cli;
 mod cli;
 mod equivalence;
