@@ -9,9 +9,10 @@ use std::hint::black_box;
 
 use trajkit::conversation::Conversation;
 use trajkit::emit::{messages_json, EmitKind, Row};
+use trajkit::family::Family;
 use trajkit::ingest::{ingest, IngestOptions};
 use trajkit::mask::token_mask;
-use trajkit::render::{Builtin, ChatTemplate, Date, RenderOptions, Rendered};
+use trajkit::render::{ChatTemplate, Date, RenderOptions, Rendered};
 use trajkit::tokenize::{Embedded, TextTokenizer, TokenizerSource, Tokens};
 
 fn records() -> Vec<String> {
@@ -24,7 +25,7 @@ fn stages(c: &mut Criterion) {
     let records = records();
     let bytes: usize = records.iter().map(String::len).sum();
     let options = RenderOptions { date: Date::parse("2026-01-15").unwrap(), ..RenderOptions::default() };
-    let template = ChatTemplate::builtin(Builtin::Qwen3, options.date).unwrap();
+    let template = ChatTemplate::builtin(Family::Qwen3, options.date).unwrap();
     let tokenizer = TextTokenizer::load(&TokenizerSource::Embedded(Embedded::Qwen3)).unwrap();
 
     let conversations: Vec<Conversation> = records

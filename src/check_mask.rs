@@ -178,7 +178,7 @@ impl MaskChecker {
 /// The probed turn markers of the settings' template when it is a user's template.
 fn template_markers(settings: &ConvertSettings) -> Option<TextGrammar> {
     let template = &settings.template;
-    if crate::render::Builtin::parse(template).is_some() && !std::path::Path::new(template).exists() {
+    if crate::family::Family::named(template).is_some() {
         return None;
     }
     Some(settings.resolve().ok()?.template.turn_markers().clone())

@@ -21,6 +21,7 @@
 //!            case classification (tool_required, clarification, …) before any of that
 //! text       the text heuristics validate, eval and pairs share: numbers, salient values, phrases
 //! report     one self-contained HTML page: summary, case mix, histograms, rows token by token
+//! family     qwen3 / chatml / harmony by name: which template, tokenizer and output format go together
 //! settings   what a user asks for (flags, Python keyword arguments) → converter, ingest options, reader
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
@@ -31,6 +32,7 @@ pub mod check_mask;
 pub mod conversation;
 pub mod emit;
 pub mod eval;
+pub mod family;
 pub mod ingest;
 pub mod mask;
 pub mod mix;

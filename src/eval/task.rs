@@ -186,12 +186,7 @@ pub fn prompt_text(
     options: &crate::render::RenderOptions,
     format: crate::parse::Format,
 ) -> Option<Result<String, crate::render::RenderError>> {
-    use crate::parse::Format;
-    let generation_prompt = match format {
-        Format::Qwen3 | Format::ChatMl => "<|im_start|>assistant\n",
-        Format::Harmony => "<|start|>assistant",
-        Format::Hermes => return None,
-    };
+    let generation_prompt = format.family()?.generation_prompt();
     let history = Conversation {
         id: task.id.clone(),
         messages: task.history().to_vec(),

@@ -22,7 +22,7 @@ pub mod tokenize;
 use serde_json::{Map, Value};
 
 use crate::conversation::{ArgumentsForm, Conversation, Message};
-use crate::render::Builtin;
+use crate::family::Family;
 
 pub use synthesize::Kind;
 pub use tokenize::PairTokens;
@@ -113,10 +113,10 @@ impl RowForm {
     /// The form for a template (by name): arguments as strings, as `convert` writes them, except for
     /// templates that always run arguments through `tojson` (ChatML), which would quote a string
     /// again when TRL renders the row; they get the arguments as given.
-    pub fn for_template(builtin: Option<Builtin>, split_reasoning: bool) -> RowForm {
-        let arguments = match builtin {
-            Some(Builtin::ChatMl) => ArgumentsForm::AsGiven,
-            _ => ArgumentsForm::String,
+    pub fn for_template(builtin: Option<Family>, split_reasoning: bool) -> RowForm {
+        let arguments = match builtin.is_some_and(Family::encodes_string_arguments) {
+            true => ArgumentsForm::AsGiven,
+            false => ArgumentsForm::String,
         };
         RowForm { arguments, split_reasoning, template: None, tokenizer: None }
     }

@@ -20,6 +20,7 @@ pub mod hermes;
 pub mod lex;
 
 use crate::conversation::Message;
+use crate::family::Family;
 use crate::tokenize::TextTokenizer;
 use lex::Lexed;
 
@@ -43,20 +44,19 @@ impl Format {
     /// `qwen3`, `chatml`, `harmony` (or `gpt-oss`), `hermes`.
     pub fn parse(name: &str) -> Option<Format> {
         match name {
-            "qwen3" => Some(Format::Qwen3),
-            "chatml" => Some(Format::ChatMl),
-            "harmony" | "gpt-oss" | "gptoss" => Some(Format::Harmony),
             "hermes" => Some(Format::Hermes),
-            _ => None,
+            _ => Family::parse(name).map(Family::output_format),
         }
     }
 
     /// The format of a `--template` value: a built-in's own, else the Hermes-style default.
     pub fn for_template(template: &str) -> Format {
-        match Format::parse(template) {
-            Some(f) if !std::path::Path::new(template).exists() => f,
-            _ => Format::Hermes,
-        }
+        Family::named(template).map_or(Format::Hermes, Family::output_format)
+    }
+
+    /// The family whose models write this format (none for the Hermes-style default).
+    pub fn family(self) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.output_format() == self)
     }
 
     pub fn name(self) -> &'static str {

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{hub, Builtin, ChatTemplate, Date, RenderError};
+use super::{hub, ChatTemplate, Date, RenderError};
+use crate::family::Family;
 use crate::tokenize::{Embedded, TokenizerSource};
 
 /// A template ready to render, and the tokenizer that belongs with it when known.
@@ -44,7 +45,7 @@ pub fn load(spec: &str, variant: Option<&str>, date: Date) -> Result<LoadedTempl
 /// (`chat_template.jinja`, `additional_chat_templates/`, or the config's `chat_template`), or a Hub
 /// name `org/name[@revision]` found in the local Hugging Face cache.
 pub fn load_with(spec: &str, options: LoadOptions<'_>) -> Result<LoadedTemplate, LoadError> {
-    if let Some(builtin) = Builtin::parse(spec).filter(|_| !Path::new(spec).exists()) {
+    if let Some(builtin) = Family::named(spec) {
         let template = ChatTemplate::builtin(builtin, options.date)
             .map_err(|source| LoadError::Template { path: spec.into(), source })?;
         return Ok(LoadedTemplate { template, tokenizer: Some(TokenizerSource::Embedded(builtin.tokenizer())) });
@@ -159,7 +160,7 @@ fn tokenizer_file(folder: &Path) -> Option<PathBuf> {
 
 /// The tokenizer_config.json that goes with `--tokenizer`, when there is one.
 fn tokenizer_config(spec: &str) -> Result<Option<Value>, LoadError> {
-    if let Some(embedded) = Embedded::parse(spec).filter(|_| !Path::new(spec).exists()) {
+    if let Some(embedded) = Embedded::named(spec) {
         let text = match embedded {
             Embedded::Qwen3 => include_str!("../../fixtures/tokenizers/qwen3/tokenizer_config.json"),
             Embedded::GptOss => include_str!("../../fixtures/tokenizers/gpt-oss/tokenizer_config.json"),
@@ -179,16 +180,6 @@ fn tokenizer_config(spec: &str) -> Result<Option<Value>, LoadError> {
         Ok(Some(read_json(&config)?))
     } else {
         Ok(None)
-    }
-}
-
-impl Builtin {
-    /// The tokenizer each built-in template is meant for.
-    pub fn tokenizer(self) -> Embedded {
-        match self {
-            Builtin::Qwen3 | Builtin::ChatMl => Embedded::Qwen3,
-            Builtin::Harmony => Embedded::GptOss,
-        }
     }
 }
 

@@ -21,6 +21,7 @@ use minijinja::Value;
 use serde_json::{Map, Value as Json};
 
 use crate::conversation::{Conversation, Role};
+use crate::family::Family;
 pub use env::Date;
 use env::{NO_LOSS_CLOSE, NO_LOSS_OPEN, ORDINARY_CLOSE, ORDINARY_OPEN, RAISED, TRAIN_CLOSE, TRAIN_OPEN};
 pub use harmony::{HarmonyOptions, ReasoningEffort};
@@ -69,64 +70,19 @@ impl Default for RenderOptions {
     }
 }
 
-/// The templates trajkit ships.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Builtin {
-    Qwen3,
-    ChatMl,
-    /// GPT-OSS Harmony, token-exact against openai-harmony's `render_conversation_for_training`.
-    Harmony,
+/// The source of a shipped template (`templates/`).
+fn builtin_source(family: Family) -> &'static str {
+    match family {
+        Family::Qwen3 => include_str!("../../templates/qwen3.jinja"),
+        Family::ChatMl => include_str!("../../templates/chatml.jinja"),
+        Family::Harmony => include_str!("../../templates/harmony.jinja"),
+    }
 }
 
-impl Builtin {
-    pub fn parse(name: &str) -> Option<Builtin> {
-        match name {
-            "qwen3" => Some(Builtin::Qwen3),
-            "chatml" => Some(Builtin::ChatMl),
-            "harmony" | "gpt-oss" => Some(Builtin::Harmony),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Builtin::Qwen3 => "qwen3",
-            Builtin::ChatMl => "chatml",
-            Builtin::Harmony => "harmony",
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            Builtin::Qwen3 => include_str!("../../templates/qwen3.jinja"),
-            Builtin::ChatMl => include_str!("../../templates/chatml.jinja"),
-            Builtin::Harmony => include_str!("../../templates/harmony.jinja"),
-        }
-    }
-
-    /// Whether the template drops reasoning of turns before the last user message, so that a
-    /// whole-conversation row trains those turns without their thinking (TRAPS 2).
-    pub fn drops_earlier_reasoning(self) -> bool {
-        matches!(self, Builtin::Qwen3 | Builtin::Harmony)
-    }
-
-    /// Whether the template renders `reasoning_content` at all.
-    pub fn renders_reasoning(self) -> bool {
-        matches!(self, Builtin::Qwen3 | Builtin::Harmony)
-    }
-
-    /// Whether reasoning written inline in the content (`<think>…</think>answer`) is reasoning for
-    /// this template. Qwen3 splits it itself; Harmony's reasoning is the `analysis` channel only,
-    /// so there inline `<think>` text is content, as the source wrote it.
-    pub fn splits_inline_reasoning(self) -> bool {
-        matches!(self, Builtin::Qwen3)
-    }
-
-    /// Extra filters and functions only this template uses.
-    fn register(self, env: &mut minijinja::Environment<'static>) {
-        if self == Builtin::Harmony {
-            harmony::register(env);
-        }
+/// Extra filters and functions only this template uses.
+fn register_builtin(family: Family, env: &mut minijinja::Environment<'static>) {
+    if family == Family::Harmony {
+        harmony::register(env);
     }
 }
 
@@ -164,7 +120,7 @@ pub struct Rendered {
 pub struct ChatTemplate {
     pub name: String,
     env: minijinja::Environment<'static>,
-    pub builtin: Option<Builtin>,
+    pub builtin: Option<Family>,
     /// `bos_token`, `eos_token`, … as transformers passes them to the template.
     pub special_tokens: Map<String, Json>,
     /// The model's `tool_use` template, used instead of this one for rows with tools.
@@ -177,9 +133,10 @@ pub struct ChatTemplate {
 }
 
 impl ChatTemplate {
-    pub fn builtin(which: Builtin, date: Date) -> Result<Self, RenderError> {
-        let mut env = env::environment(which.source(), date).map_err(|e| RenderError::Template(e.to_string()))?;
-        which.register(&mut env);
+    pub fn builtin(which: Family, date: Date) -> Result<Self, RenderError> {
+        let mut env =
+            env::environment(builtin_source(which), date).map_err(|e| RenderError::Template(e.to_string()))?;
+        register_builtin(which, &mut env);
         Ok(ChatTemplate {
             name: which.name().into(),
             env,
@@ -271,7 +228,7 @@ impl ChatTemplate {
     /// carry no loss on purpose (every message in them marked `train: false`). A turn is one
     /// assistant message, or for Harmony a run of consecutive ones (its turn grammar merges them).
     pub fn no_loss_turns(&self, conversation: &Conversation) -> Vec<usize> {
-        let merge = self.builtin == Some(Builtin::Harmony);
+        let merge = self.builtin == Some(Family::Harmony);
         let mut turns: Vec<bool> = Vec::new(); // per turn: whether any message in it trains
         let mut previous_assistant = false;
         for m in &conversation.messages {
@@ -332,7 +289,7 @@ impl ChatTemplate {
             let empty_think = if options.train_empty_think { "train" } else { "context" };
             t.insert(Value::from("empty_think"), Value::from(empty_think));
             set("trajkit", Value::from_object(t));
-            if self.builtin == Some(Builtin::Harmony) {
+            if self.builtin == Some(Family::Harmony) {
                 set("harmony", context::json_value(&options.harmony.to_json()));
             }
         }

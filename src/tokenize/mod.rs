@@ -23,12 +23,15 @@ pub enum Embedded {
 }
 
 impl Embedded {
+    /// The tokenizer of the family a name stands for ([`crate::family`]): `qwen3` (and `chatml`),
+    /// `gpt-oss` (and `gptoss`, `harmony`).
     pub fn parse(name: &str) -> Option<Embedded> {
-        match name {
-            "qwen3" => Some(Embedded::Qwen3),
-            "gpt-oss" | "gptoss" | "harmony" => Some(Embedded::GptOss),
-            _ => None,
-        }
+        crate::family::Family::parse(name).map(crate::family::Family::tokenizer)
+    }
+
+    /// [`Embedded::parse`], unless `value` is the path of a file or folder.
+    pub fn named(value: &str) -> Option<Embedded> {
+        crate::family::Family::named(value).map(crate::family::Family::tokenizer)
     }
 
     pub fn name(self) -> &'static str {
