@@ -4,6 +4,7 @@
 //! and the list of turns deliberately kept without loss), not from the renderer that produced them:
 //! a bug in rendering or masking cannot hide itself here.
 
+use crate::diagnostic::{Code, Diagnostic};
 use crate::tokenize::TextTokenizer;
 
 /// How a template family delimits turns in token space.
@@ -347,19 +348,12 @@ pub fn row_turns(template: &str, tok: &TextTokenizer, ids: &[u32], text: Option<
     }
 }
 
-/// A mask problem in one row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    pub code: &'static str,
-    pub message: String,
-}
-
 /// Lint one row's mask against its turns. `no_loss_turns` are assistant turns (0-based) that the
 /// row deliberately keeps without loss.
-pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Violation> {
+pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     if !mask.contains(&1) {
-        found.push(Violation { code: "no_supervised_tokens", message: "the row has no supervised token".into() });
+        found.push(Diagnostic::error(Code::NoSupervisedTokens, "", "the row has no supervised token"));
         return found;
     }
     let mut assistant_k = 0;
@@ -369,28 +363,26 @@ pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Violati
             if supervised > 0 {
                 let first = (turn.start..turn.end).find(|&i| mask[i] == 1).unwrap_or(turn.start);
                 let role = if turn.role.is_empty() { "text before the first turn" } else { turn.role.as_str() };
-                found.push(Violation {
-                    code: "supervised_outside_assistant",
-                    message: format!("{supervised} supervised token(s) in a `{role}` turn (first at token {first})"),
-                });
+                found.push(Diagnostic::error(
+                    Code::SupervisedOutsideAssistant,
+                    "",
+                    format!("{supervised} supervised token(s) in a `{role}` turn (first at token {first})"),
+                ));
             }
             continue;
         }
         let intended_no_loss = no_loss_turns.contains(&assistant_k);
         match (supervised, intended_no_loss) {
-            (0, false) => found.push(Violation {
-                code: "assistant_turn_unsupervised",
-                message: format!(
-                    "assistant turn {assistant_k} (tokens {}..{}) has no supervised token",
-                    turn.start, turn.end
-                ),
-            }),
-            (n, true) if n > 0 => found.push(Violation {
-                code: "no_loss_turn_supervised",
-                message: format!(
-                    "assistant turn {assistant_k} is meant to carry no loss but has {n} supervised token(s)"
-                ),
-            }),
+            (0, false) => found.push(Diagnostic::error(
+                Code::AssistantTurnUnsupervised,
+                "",
+                format!("assistant turn {assistant_k} (tokens {}..{}) has no supervised token", turn.start, turn.end),
+            )),
+            (n, true) if n > 0 => found.push(Diagnostic::error(
+                Code::NoLossTurnSupervised,
+                "",
+                format!("assistant turn {assistant_k} is meant to carry no loss but has {n} supervised token(s)"),
+            )),
             (n, false) if n > 0 => {
                 for &e in &turn.end_tokens {
                     // The end token of a message that carries loss must carry it too. A message of a
@@ -399,19 +391,19 @@ pub fn lint(mask: &[u8], turns: &[Turn], no_loss_turns: &[usize]) -> Vec<Violati
                     let from = turn.message_starts.iter().copied().filter(|&s| s <= e).max().unwrap_or(turn.start);
                     let message_trained = (from..e).any(|i| mask[i] == 1);
                     if mask[e] == 0 && message_trained {
-                        found.push(Violation {
-                            code: "end_token_unsupervised",
-                            message: format!(
-                                "assistant turn {assistant_k}: end-of-turn token at {e} is not supervised"
-                            ),
-                        });
+                        found.push(Diagnostic::error(
+                            Code::EndTokenUnsupervised,
+                            "",
+                            format!("assistant turn {assistant_k}: end-of-turn token at {e} is not supervised"),
+                        ));
                     }
                 }
                 if turn.end_tokens.is_empty() {
-                    found.push(Violation {
-                        code: "end_token_unsupervised",
-                        message: format!("assistant turn {assistant_k} has no end-of-turn token"),
-                    });
+                    found.push(Diagnostic::error(
+                        Code::EndTokenUnsupervised,
+                        "",
+                        format!("assistant turn {assistant_k} has no end-of-turn token"),
+                    ));
                 }
             }
             _ => {}
@@ -454,7 +446,7 @@ mod tests {
         let turns = [turn("user", 0, 3, &[2]), turn("assistant", 3, 7, &[6]), turn("assistant", 7, 10, &[9])];
         assert!(lint(&[0, 0, 0, 0, 1, 1, 1, 0, 1, 1], &turns, &[]).is_empty());
         let codes = |mask: &[u8], no_loss: &[usize]| -> Vec<&str> {
-            lint(mask, &turns, no_loss).iter().map(|v| v.code).collect()
+            lint(mask, &turns, no_loss).iter().map(|v| v.code.as_str()).collect()
         };
         assert_eq!(codes(&[0; 10], &[]), ["no_supervised_tokens"]);
         assert_eq!(codes(&[0, 1, 0, 0, 1, 1, 1, 0, 1, 1], &[]), ["supervised_outside_assistant"]);
@@ -471,7 +463,8 @@ mod tests {
         run.message_starts.push(6);
         let turns = [turn("user", 0, 3, &[2]), run];
         assert!(lint(&[0, 0, 0, 0, 0, 0, 1, 1, 1, 1], &turns, &[]).is_empty());
-        let codes: Vec<&str> = lint(&[0, 0, 0, 0, 1, 0, 1, 1, 1, 1], &turns, &[]).iter().map(|v| v.code).collect();
+        let codes: Vec<&str> =
+            lint(&[0, 0, 0, 0, 1, 0, 1, 1, 1, 1], &turns, &[]).iter().map(|v| v.code.as_str()).collect();
         assert_eq!(codes, ["end_token_unsupervised"]);
     }
 

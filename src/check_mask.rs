@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::check::{lint, row_turns, supervised_runs, TextGrammar, Violation};
+use crate::check::{lint, row_turns, supervised_runs, TextGrammar};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::RowInfo;
 use crate::pipeline::Converter;
 use crate::settings::{error_chain, ConvertSettings};
@@ -48,7 +49,7 @@ fn shape(messages: &[Value]) -> (usize, usize) {
 
 /// What checking found in one row.
 pub struct RowReport {
-    pub violations: Vec<Violation>,
+    pub violations: Vec<Diagnostic>,
     /// Supervised empty think blocks (`<think>\n\n</think>`): legal, but usually not wanted (TRAPS 3).
     pub empty_think_supervised: usize,
 }
@@ -159,10 +160,7 @@ impl MaskChecker {
     pub fn check(&self, row: &Checked, tok: &TextTokenizer) -> RowReport {
         let Some(turns) = row_turns(&row.info.template, tok, &row.ids, self.markers.as_ref()) else {
             return RowReport {
-                violations: vec![Violation {
-                    code: "unknown_grammar",
-                    message: "cannot find turn markers in this row".into(),
-                }],
+                violations: vec![Diagnostic::error(Code::UnknownGrammar, "", "cannot find turn markers in this row")],
                 empty_think_supervised: 0,
             };
         };
@@ -193,7 +191,7 @@ pub struct CheckTotals {
     pub unreadable: usize,
     pub empty_think_rows: usize,
     /// Violations by code.
-    pub violations: BTreeMap<&'static str, usize>,
+    pub violations: BTreeMap<Code, usize>,
 }
 
 impl CheckTotals {

@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! source     read JSONL / JSON files; every record keeps its file and line
+//! diagnostic one located-problem type (code enum, severity, JSON path, message) for every stage
 //! batch      the record loop every command runs on: parallel, in input order, memory flat
 //!   → ingest        `ingest::read`, the one way every command reads a record: UTF-8, JSON checks,
 //!                   raw annotation / TRL/OpenAI messages / ShareGPT → one Conversation, `FILE:LINE` ids
@@ -30,6 +31,7 @@ pub mod batch;
 pub mod check;
 pub mod check_mask;
 pub mod conversation;
+pub mod diagnostic;
 pub mod emit;
 pub mod eval;
 pub mod family;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::diagnostic::Code;
 use crate::ingest;
 use crate::pipeline::Converter;
 use crate::source::RawRecord;
@@ -18,9 +19,9 @@ pub struct RecordStats {
     pub class: Classification,
     tools_offered: Vec<String>,
     /// Tokens of each row the record becomes, or the code of why it does not render.
-    pub tokens: Result<Vec<usize>, &'static str>,
+    pub tokens: Result<Vec<usize>, Code>,
     /// The codes of ingest's warnings (for `report`).
-    pub warnings: Vec<&'static str>,
+    pub warnings: Vec<Code>,
 }
 
 /// Read, classify and render one record.
@@ -48,7 +49,7 @@ pub struct Totals {
     disagreements: usize,
     calls: Vec<usize>,
     row_tokens: Vec<usize>,
-    not_rendered: BTreeMap<&'static str, usize>,
+    not_rendered: BTreeMap<Code, usize>,
     /// Tool name → (records offering it, calls to it).
     tools: BTreeMap<String, (usize, usize)>,
 }

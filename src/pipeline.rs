@@ -5,8 +5,9 @@
 //! either rows or one located error, never both and never nothing.
 
 use crate::conversation::{Conversation, Role};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::{self, MessageJson, Row, RowInfo};
-use crate::ingest::{self, IngestOptions, Ingested, Problem};
+use crate::ingest::{self, IngestOptions, Ingested};
 use crate::render::{ChatTemplate, ReasoningPolicy, RenderError, RenderOptions};
 use crate::source::{Location, RawRecord};
 use crate::tokenize::TextTokenizer;
@@ -44,7 +45,7 @@ pub struct Validation {
 }
 
 impl Validation {
-    fn apply(&self, record: &serde_json::Value, ingested: &mut Ingested) -> Result<(), Problem> {
+    fn apply(&self, record: &serde_json::Value, ingested: &mut Ingested) -> Result<(), Diagnostic> {
         self.validator.gate(record, ingested, self.mask_bad_steps)
     }
 }
@@ -103,7 +104,7 @@ pub struct TooLong {
     pub id: String,
     /// Its length in tokens (after dropping every turn it could with `--truncate turns`).
     pub length: usize,
-    pub problem: Problem,
+    pub problem: Diagnostic,
 }
 
 /// A record that could not be converted, with where and why.
@@ -111,7 +112,7 @@ pub struct TooLong {
 pub struct RecordError {
     pub location: Location,
     pub id: Option<String>,
-    pub problem: Problem,
+    pub problem: Diagnostic,
     /// The row's length in tokens when it was rejected for being over `--max-length` (a `u32` keeps
     /// this error small; no row comes near 4 billion tokens).
     pub length: Option<u32>,
@@ -130,7 +131,7 @@ impl std::fmt::Display for RecordError {
 #[derive(Debug, Clone)]
 pub struct Converted {
     pub rows: Vec<Row>,
-    pub warnings: Vec<Problem>,
+    pub warnings: Vec<Diagnostic>,
     /// A conversation-mode row in which the template dropped the reasoning of a supervised turn.
     pub history_rewritten: bool,
     /// Rows of this record over `--max-length` (per-turn rows; when no row fits, the record is
@@ -148,7 +149,7 @@ impl Converter {
 
     /// Convert one input record, holding its rows to `limit`.
     pub fn convert_within(&self, record: &RawRecord, limit: Option<LengthLimit>) -> Outcome {
-        let located = |id: Option<String>, problem: Problem| RecordError {
+        let located = |id: Option<String>, problem: Diagnostic| RecordError {
             location: record.location.clone(),
             id,
             problem,
@@ -174,8 +175,8 @@ impl Converter {
     pub fn convert_conversation(
         &self,
         conversation: Conversation,
-        warnings: Vec<Problem>,
-    ) -> Result<Converted, Problem> {
+        warnings: Vec<Diagnostic>,
+    ) -> Result<Converted, Diagnostic> {
         self.conversation_rows(conversation, warnings, None).map_err(|(problem, _)| problem)
     }
 
@@ -183,9 +184,9 @@ impl Converter {
     fn conversation_rows(
         &self,
         mut conversation: Conversation,
-        mut warnings: Vec<Problem>,
+        mut warnings: Vec<Diagnostic>,
         limit: Option<LengthLimit>,
-    ) -> Result<Converted, (Problem, Option<u32>)> {
+    ) -> Result<Converted, (Diagnostic, Option<u32>)> {
         if self.render.reasoning == ReasoningPolicy::Drop {
             conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
         }
@@ -199,7 +200,8 @@ impl Converter {
                 if self.expand == Expand::PerTurn {
                     continue; // a turn marked train: false yields no row of its own
                 }
-                let problem = Problem::new("nothing_to_train", "", "every assistant message is marked train: false");
+                let problem =
+                    Diagnostic::error(Code::NothingToTrain, "", "every assistant message is marked train: false");
                 return Err((problem, None));
             }
             let row_id = match suffix {
@@ -219,14 +221,17 @@ impl Converter {
                 let length = u32::try_from(shortest.length).unwrap_or(u32::MAX);
                 return Err((shortest.problem, Some(length)));
             }
-            return Err((Problem::new("nothing_to_train", "", "no turn has a supervised assistant message"), None));
+            return Err((
+                Diagnostic::error(Code::NothingToTrain, "", "no turn has a supervised assistant message"),
+                None,
+            ));
         }
         Ok(Converted { rows, warnings, history_rewritten, too_long })
     }
 
     /// The row of one sample held to `limit`: as it is, with its earliest turns dropped
     /// (`--truncate turns`, with a `truncated` warning), or too long.
-    fn fit(&self, id: String, sample: &Sample, limit: Option<LengthLimit>) -> Result<Fit, Problem> {
+    fn fit(&self, id: String, sample: &Sample, limit: Option<LengthLimit>) -> Result<Fit, Diagnostic> {
         let Some(limit) = limit else { return Ok(Fit::Row(self.row(id, sample)?, None)) };
         let full = match self.measure(id.clone(), sample, &limit)? {
             Measured::Fits(row) => return Ok(Fit::Row(row, None)),
@@ -234,7 +239,7 @@ impl Converter {
         };
         let max = limit.max_tokens;
         let too_long = |length: Length, message: String| {
-            let problem = Problem::new("too_long", "", message);
+            let problem = Diagnostic::error(Code::TooLong, "", message);
             Ok(Fit::TooLong(TooLong { id: id.clone(), length: length.tokens, problem }))
         };
         let starts = turn_starts(&sample.conversation);
@@ -268,11 +273,11 @@ impl Converter {
             starts.len(),
             fitted.input_ids.len()
         );
-        Ok(Fit::Row(fitted, Some(Problem::new("truncated", "", message))))
+        Ok(Fit::Row(fitted, Some(Diagnostic::error(Code::Truncated, "", message))))
     }
 
     /// A sample's row if it fits `limit`, else its length.
-    fn measure(&self, id: String, sample: &Sample, limit: &LengthLimit) -> Result<Measured, Problem> {
+    fn measure(&self, id: String, sample: &Sample, limit: &LengthLimit) -> Result<Measured, Diagnostic> {
         let row = self.rendered_row(id, sample)?;
         if let Some(at_least) = limit.surely_over(row.text.len()) {
             return Ok(Measured::Over(Length { tokens: at_least, exact: false }));
@@ -284,11 +289,11 @@ impl Converter {
         }
     }
 
-    fn row(&self, id: String, sample: &Sample) -> Result<Row, Problem> {
+    fn row(&self, id: String, sample: &Sample) -> Result<Row, Diagnostic> {
         self.tokenized(self.rendered_row(id, sample)?)
     }
 
-    fn rendered_row(&self, id: String, Sample { conversation: sample, messages }: &Sample) -> Result<Row, Problem> {
+    fn rendered_row(&self, id: String, Sample { conversation: sample, messages }: &Sample) -> Result<Row, Diagnostic> {
         let rendered = self.template.render(sample, &self.render).map_err(render_problem)?;
         if rendered.supervised.is_empty() {
             return Err(render_problem(RenderError::NothingToTrain));
@@ -304,13 +309,13 @@ impl Converter {
     }
 
     /// Token ids and mask, when the converter has a tokenizer.
-    fn tokenized(&self, mut row: Row) -> Result<Row, Problem> {
+    fn tokenized(&self, mut row: Row) -> Result<Row, Diagnostic> {
         if let Some(tokenizer) = &self.tokenizer {
             let tokens = tokenizer
                 .encode_masked(&row.text, &row.ordinary, &row.spans)
-                .map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
+                .map_err(|e| Diagnostic::error(Code::Tokenizer, "", e.to_string()))?;
             if !tokens.mask.contains(&1) {
-                return Err(Problem::new("nothing_to_train", "", "no token falls inside a supervised span"));
+                return Err(Diagnostic::error(Code::NothingToTrain, "", "no token falls inside a supervised span"));
             }
             row.input_ids = tokens.ids;
             row.assistant_masks = tokens.mask;
@@ -341,7 +346,7 @@ struct Sample {
 #[allow(clippy::large_enum_variant)] // one per row, moved once
 enum Fit {
     /// The row, with a warning when turns were dropped to make it fit.
-    Row(Row, Option<Problem>),
+    Row(Row, Option<Diagnostic>),
     TooLong(TooLong),
 }
 
@@ -380,15 +385,15 @@ fn turn_starts(conversation: &Conversation) -> Vec<usize> {
     starts
 }
 
-fn render_problem(e: RenderError) -> Problem {
+fn render_problem(e: RenderError) -> Diagnostic {
     let code = match e {
-        RenderError::Refused(_) => "template_refused",
-        RenderError::Template(_) => "template_error",
-        RenderError::ReservedCharacter(_) => "reserved_character",
-        RenderError::NothingToTrain => "nothing_to_train",
-        RenderError::Spans(_) => "spans_not_found",
+        RenderError::Refused(_) => Code::TemplateRefused,
+        RenderError::Template(_) => Code::TemplateError,
+        RenderError::ReservedCharacter(_) => Code::ReservedCharacter,
+        RenderError::NothingToTrain => Code::NothingToTrain,
+        RenderError::Spans(_) => Code::SpansNotFound,
     };
-    Problem::new(code, "", e.to_string())
+    Diagnostic::error(code, "", e.to_string())
 }
 
 /// The samples a conversation yields: itself, or one prefix per user turn with only that turn's

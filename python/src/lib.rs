@@ -4,7 +4,7 @@
 //! Settings become pipeline objects through [`trajkit::settings`], the module the binary maps its
 //! flags into, and each record goes through the call the binary makes for it
 //! ([`Converter::convert_within`] and [`Row::write_json_line`], [`Validator::validate`] and
-//! [`Finding::to_json`], [`MaskChecker`], [`Scorer::score_line`]), so what comes back is the CLI's
+//! [`LocatedDiagnostic::json_line`], [`MaskChecker`], [`Scorer::score_line`]), so what comes back is the CLI's
 //! output byte for byte. The Python half (python/trajkit) turns lines into dicts, rejects into
 //! `RecordError`s, and column batches into record texts. The GIL is released while Rust works.
 
@@ -33,7 +33,7 @@ use trajkit::settings::{
     TrainEmptyThink,
 };
 use trajkit::source::RawRecord;
-use trajkit::validate::{Finding, Validator};
+use trajkit::validate::{LocatedDiagnostic, Validator};
 
 /// A rejected record or row: (kind, file, line, id, code, path, message, length). `kind` is
 /// `record` (nothing of it was converted) or `row` (one per-turn row over `max_length`), as in the
@@ -213,7 +213,7 @@ impl Engine {
                     .into_iter()
                     .map(|row| {
                         let p = row.problem;
-                        ("row", file.clone(), line, Some(row.id), p.code, p.path, p.message, Some(row.length))
+                        ("row", file.clone(), line, Some(row.id), p.code.as_str(), p.path, p.message, Some(row.length))
                     })
                     .collect();
                 (rows, rejects)
@@ -221,7 +221,7 @@ impl Engine {
             Err(e) => {
                 let p = e.problem;
                 let length = e.length.map(|n| n as usize);
-                (Vec::new(), vec![("record", file, line, e.id, p.code, p.path, p.message, length)])
+                (Vec::new(), vec![("record", file, line, e.id, p.code.as_str(), p.path, p.message, length)])
             }
         }
     }
@@ -247,12 +247,19 @@ fn validate(
         let written = input.read_tools().map_err(settings_error)?;
         let (validator, tool_findings) = Validator::new(ingest, written.as_deref());
         let tools_file = input.tools.as_deref().unwrap_or_default();
-        let tool_lines = tool_findings.iter().map(|f| f.to_json(tools_file, None, None).to_string()).collect();
+        let tool_lines = tool_findings
+            .iter()
+            .map(|diagnostic| LocatedDiagnostic { file: tools_file, line: None, id: None, diagnostic }.json_line())
+            .collect();
         let per_record = map_in_order(&pool, records, |record| {
             let report = validator.validate(&record);
             let line = Some(record.location.line);
-            let json = |f: &Finding| f.to_json(&record.location.file, line, report.id.as_deref()).to_string();
-            report.findings.iter().map(json).collect()
+            let (file, id) = (&*record.location.file, report.id.as_deref());
+            report
+                .findings
+                .iter()
+                .map(|diagnostic| LocatedDiagnostic { file, line, id, diagnostic }.json_line())
+                .collect()
         });
         Ok((tool_lines, per_record))
     })

@@ -16,6 +16,7 @@ use super::settings::{converter, for_each_selected_record, thread_pool, validati
 use super::sink::{Prepared, RowSink};
 use super::{Exit, StagedFile};
 use crate::cli::{ConvertArgs, EmitArg, MaxRejects, TruncateArg};
+use trajkit::diagnostic::{Code, Diagnostic};
 use trajkit::emit::EmitKind;
 use trajkit::pipeline::{bytes_per_token, Expand, LengthLimit, Truncate};
 use trajkit::source::RawRecord;
@@ -180,9 +181,9 @@ struct Report {
     /// Rows over `--max-length` left out of records that were written (per-turn rows).
     rows_rejected: usize,
     warnings: usize,
-    warnings_by_code: BTreeMap<&'static str, usize>,
+    warnings_by_code: BTreeMap<Code, usize>,
     /// Rejected records and rows, by error code.
-    rejects_by_code: BTreeMap<&'static str, usize>,
+    rejects_by_code: BTreeMap<Code, usize>,
     /// Rows in which the template dropped the reasoning of supervised turns.
     history_rewritten: usize,
     /// Whether all input was read; if not, `stopped` says why.
@@ -197,7 +198,7 @@ fn reject_line(
     record: &RawRecord,
     kind: &str,
     id: Option<&str>,
-    problem: &trajkit::ingest::Problem,
+    problem: &Diagnostic,
     length: Option<usize>,
 ) -> serde_json::Value {
     let mut line = json!({
@@ -228,7 +229,7 @@ fn print_summary(report: &Report, template: &str, rows_differ: bool) {
             report.history_rewritten
         );
     }
-    let by_code = |counts: &BTreeMap<&str, usize>| {
+    let by_code = |counts: &BTreeMap<Code, usize>| {
         counts.iter().map(|(code, n)| format!("{code} {n}")).collect::<Vec<_>>().join(", ")
     };
     if !report.warnings_by_code.is_empty() {

@@ -8,7 +8,8 @@ use anyhow::{bail, Context as _, Result};
 use super::settings::{date, for_each_record, ingest_options, resolve, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{ExpandArg, PairsArgs};
-use trajkit::ingest::{self, Problem};
+use trajkit::diagnostic::Diagnostic;
+use trajkit::ingest;
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::synthesize::{synthesize, Kind, Skip, SynthOptions};
 use trajkit::pairs::tokenize::tokenize_pair;
@@ -19,11 +20,11 @@ use trajkit::tokenize::TextTokenizer;
 
 /// What one input record became.
 struct Outcome {
-    rows: Vec<Result<serde_json::Value, (String, Problem)>>,
+    rows: Vec<Result<serde_json::Value, (String, Diagnostic)>>,
     /// With --synthesize: what each kind made of the record's assistant moves.
     synth: Option<SynthCounts>,
     /// The record itself could not be read.
-    error: Option<Problem>,
+    error: Option<Diagnostic>,
 }
 
 pub fn run(args: PairsArgs) -> Result<Exit> {
@@ -58,7 +59,7 @@ pub fn run(args: PairsArgs) -> Result<Exit> {
     });
 
     let work = |record: &trajkit::source::RawRecord| -> Outcome {
-        let fail = |p: Problem| Outcome { rows: Vec::new(), synth: None, error: Some(p) };
+        let fail = |p: Diagnostic| Outcome { rows: Vec::new(), synth: None, error: Some(p) };
         let parsed = match ingest::parse(record) {
             Ok(parsed) => parsed,
             Err(rejected) => return fail(rejected.problem),

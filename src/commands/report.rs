@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use super::settings::{convert_settings, converter, for_each_record, input_settings, thread_pool};
 use super::{Exit, Output};
 use crate::cli::ReportArgs;
-use trajkit::check::{row_turns, Turn, Violation};
+use trajkit::check::{row_turns, Turn};
 use trajkit::check_mask::{CheckTotals, Checked, MaskChecker};
+use trajkit::diagnostic::Diagnostic;
 use trajkit::mix::{record_stats, Totals};
 use trajkit::report::{self, Distributions, FindingRef, Mix, Page, RowView, Sampler, TokenText, ViolationRef};
 use trajkit::source::RawRecord;
@@ -23,7 +24,7 @@ use trajkit::validate::Validator;
 struct Kept {
     row: Checked,
     turns: Option<Vec<Turn>>,
-    violations: Vec<Violation>,
+    violations: Vec<Diagnostic>,
     tokenizer: TextTokenizer,
 }
 
@@ -70,10 +71,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
                     location: record.location.to_string(),
                     id: report.id.clone(),
                     row: Some(first_row),
-                    code: f.code,
-                    severity: f.severity.as_str(),
-                    path: f.path,
-                    message: f.message,
+                    finding: f,
                 });
             }
         }
@@ -101,12 +99,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
             dist.calls.push(row.calls);
             dist.turns.push(row.user_turns);
             for v in &checked.violations {
-                page.summary.violations.push(ViolationRef {
-                    row: index,
-                    id: row.id.clone(),
-                    code: v.code,
-                    message: v.message.clone(),
-                });
+                page.summary.violations.push(ViolationRef { row: index, id: row.id.clone(), violation: v.clone() });
             }
             let violating = !checked.violations.is_empty();
             // Violating rows are kept whatever the sample; a sampled row may push another one out.

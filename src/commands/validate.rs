@@ -7,7 +7,8 @@ use anyhow::Result;
 use super::settings::{for_each_record, input_settings, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{FormatArg, ValidateArgs};
-use trajkit::validate::{Finding, RecordReport, Severity, Validator};
+use trajkit::diagnostic::{Code, Diagnostic};
+use trajkit::validate::{LocatedDiagnostic, RecordReport, Severity, Validator};
 
 pub fn run(args: ValidateArgs) -> Result<Exit> {
     let input = input_settings(&args.input);
@@ -50,9 +51,9 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
 }
 
 /// One finding: `file:line: error[code] (id x) path: message`, or a JSON object.
-fn format_finding(json: bool, file: &str, line: Option<usize>, id: Option<&str>, f: &Finding) -> String {
+fn format_finding(json: bool, file: &str, line: Option<usize>, id: Option<&str>, f: &Diagnostic) -> String {
     if json {
-        return f.to_json(file, line, id).to_string();
+        return LocatedDiagnostic { file, line, id, diagnostic: f }.json_line();
     }
     let place = match line {
         Some(line) => format!("{file}:{line}"),
@@ -69,7 +70,7 @@ struct Summary {
     with_errors: usize,
     with_warnings_only: usize,
     /// (severity, code) → (findings, records with it)
-    codes: BTreeMap<(Severity, &'static str), (usize, usize)>,
+    codes: BTreeMap<(Severity, Code), (usize, usize)>,
 }
 
 impl Summary {
@@ -84,7 +85,7 @@ impl Summary {
         self.add_findings(&report.findings);
     }
 
-    fn add_findings(&mut self, findings: &[Finding]) {
+    fn add_findings(&mut self, findings: &[Diagnostic]) {
         let mut seen = std::collections::HashSet::new();
         for f in findings {
             let entry = self.codes.entry((f.severity, f.code)).or_default();
@@ -111,7 +112,7 @@ impl Summary {
     fn table(&self) -> String {
         let mut s = String::new();
         if !self.codes.is_empty() {
-            let width = self.codes.keys().map(|(_, c)| c.len()).max().unwrap_or(4).max(4);
+            let width = self.codes.keys().map(|(_, c)| c.as_str().len()).max().unwrap_or(4).max(4);
             s.push_str(&format!("\n{:<width$}  {:<8}  {:>8}  {:>8}\n", "code", "severity", "findings", "records"));
             for ((severity, code), (n, records)) in &self.codes {
                 s.push_str(&format!("{code:<width$}  {:<8}  {n:>8}  {records:>8}\n", severity.as_str()));

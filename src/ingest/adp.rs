@@ -19,6 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::{join, opt_id, wrong_type, Context, IngestError, IngestOptions, IngestResult};
 use crate::conversation::{Arguments, Conversation, Message, Role, ToolCall};
+use crate::diagnostic::Code;
 
 const RECORD_KEYS: &[&str] = &["id", "content"];
 /// Fields every event may carry besides its own.
@@ -150,7 +151,7 @@ pub(super) fn convert(
     let events = match record.get("content") {
         Some(Value::Array(events)) => events,
         Some(other) => return Err(wrong_type("content", "an array of ADP events", other)),
-        None => return Err(IngestError::new("missing_field", "content", "missing")),
+        None => return Err(IngestError::new(Code::MissingField, "content", "missing")),
     };
     let mut conversation =
         Conversation { id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(), ..Default::default() };
@@ -180,23 +181,23 @@ pub(super) fn convert(
     // ingest warns about (`unfinished`) in every format alike.
     if let Some(at) = reader.finish_at.filter(|&at| at + 1 < events.len()) {
         cx.warn(
-            "adp_after_finish",
+            Code::AdpAfterFinish,
             format!("content[{}]", at + 1),
             format!("{} event(s) after the <finish> answer at content[{at}] (kept)", events.len() - at - 1),
         );
     }
     if reader.dropped_thoughts > 0 {
         cx.warn(
-            "adp_thought_dropped",
+            Code::AdpThoughtDropped,
             "content",
             format!("{} action thought(s) (`description`) dropped (--adp-thought drop)", reader.dropped_thoughts),
         );
     }
     if cx.clean() {
         if reader.messages.is_empty() {
-            cx.fail(IngestError::new("empty_turns", "content", "no events: nothing to train on"));
+            cx.fail(IngestError::new(Code::EmptyTurns, "content", "no events: nothing to train on"));
         } else if !reader.messages.iter().any(|m| m.role == Role::Assistant) {
-            cx.fail(IngestError::new("empty_turns", "content", "no action or agent message: nothing to train on"));
+            cx.fail(IngestError::new(Code::EmptyTurns, "content", "no action or agent message: nothing to train on"));
         }
     }
     conversation.messages = reader.messages;
@@ -208,7 +209,7 @@ pub(super) fn convert(
         let derived = derive_tools(&conversation);
         if !derived.is_empty() {
             cx.warn(
-                "derived_tools",
+                Code::DerivedTools,
                 "content",
                 format!(
                     "ADP records carry no tool schemas: {} derived from the calls (argument names and JSON types; \
@@ -231,7 +232,7 @@ impl Reader<'_> {
         let class = match event.get("class_") {
             Some(Value::String(s)) => s.as_str(),
             Some(other) => return cx.fail(wrong_type(&join(path, "class_"), "a string", other)),
-            None => return cx.fail(IngestError::new("missing_field", join(path, "class_"), "missing")),
+            None => return cx.fail(IngestError::new(Code::MissingField, join(path, "class_"), "missing")),
         };
         let own: &[&str] = match class {
             "text_observation" | "json_observation" => &["content", "source", "name"],
@@ -242,7 +243,7 @@ impl Reader<'_> {
             "message_action" => &["content", "description", "reasoning_content"],
             other => {
                 return cx.fail(IngestError::new(
-                    "unknown_event",
+                    Code::UnknownEvent,
                     join(path, "class_"),
                     format!(
                         "unknown ADP event `{other}` (expected text_observation, api_action, code_action, \
@@ -252,7 +253,7 @@ impl Reader<'_> {
             }
         };
         for key in event.keys().filter(|k| !COMMON_KEYS.contains(&k.as_str()) && !own.contains(&k.as_str())) {
-            cx.warn("unknown_field", join(path, key), format!("not a field of an ADP {class} (ignored)"));
+            cx.warn(Code::UnknownField, join(path, key), format!("not a field of an ADP {class} (ignored)"));
         }
         match event.get("reward") {
             None | Some(Value::Null) => {}
@@ -285,7 +286,7 @@ impl Reader<'_> {
                     Some(other.to_string())
                 }
                 None => {
-                    cx.fail(IngestError::new("missing_field", join(path, "content"), "missing"));
+                    cx.fail(IngestError::new(Code::MissingField, join(path, "content"), "missing"));
                     None
                 }
             }
@@ -297,7 +298,7 @@ impl Reader<'_> {
         let source = match event.get("source") {
             Some(Value::String(s)) => s.as_str(),
             Some(other) => return cx.fail(wrong_type(&source_path, "a string", other)),
-            None => return cx.fail(IngestError::new("missing_field", source_path, "missing")),
+            None => return cx.fail(IngestError::new(Code::MissingField, source_path, "missing")),
         };
         match source {
             // `user_msg`, `assistant` and `system`: sources of older schema versions.
@@ -313,7 +314,7 @@ impl Reader<'_> {
                 self.last = Last::Other;
             }
             other => cx.fail(IngestError::new(
-                "unknown_role",
+                Code::UnknownRole,
                 source_path,
                 format!("unknown source `{other}` (expected user, environment or agent)"),
             )),
@@ -329,7 +330,7 @@ impl Reader<'_> {
                 Some(at) => Some(at),
                 None => {
                     return cx.fail(IngestError::new(
-                        "role_order",
+                        Code::RoleOrder,
                         join(path, "tool_call_id"),
                         format!("`{id}` names no action still waiting for its result"),
                     ))
@@ -364,7 +365,7 @@ impl Reader<'_> {
         };
         match self.options.images {
             AdpImages::Refuse => cx.fail(IngestError::new(
-                "adp_image",
+                Code::AdpImage,
                 path,
                 format!(
                     "an image ({shown}): the chat templates are text-only; --adp-images drop leaves images out \
@@ -372,7 +373,7 @@ impl Reader<'_> {
                 ),
             )),
             AdpImages::Drop => {
-                cx.warn("adp_image_dropped", path, format!("image left out ({shown})"));
+                cx.warn(Code::AdpImageDropped, path, format!("image left out ({shown})"));
             }
         }
     }
@@ -394,14 +395,14 @@ impl Reader<'_> {
             (None, Some(html)) if self.options.web_html => html,
             (None, Some(_)) => {
                 return cx.fail(IngestError::new(
-                    "adp_no_axtree",
+                    Code::AdpNoAxtree,
                     join(path, "axtree"),
                     "a web page given only as HTML; --adp-web-html uses the HTML as the observation",
                 ))
             }
             (None, None) => {
                 return cx.fail(IngestError::new(
-                    "adp_no_axtree",
+                    Code::AdpNoAxtree,
                     join(path, "axtree"),
                     "a web observation with neither an accessibility tree nor HTML",
                 ))
@@ -418,9 +419,11 @@ impl Reader<'_> {
         let name_path = join(path, "function");
         let name = match event.get("function") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::String(_)) => return cx.fail(IngestError::new("wrong_type", name_path, "empty function name")),
+            Some(Value::String(_)) => {
+                return cx.fail(IngestError::new(Code::WrongType, name_path, "empty function name"))
+            }
             Some(other) => return cx.fail(wrong_type(&name_path, "a string", other)),
-            None => return cx.fail(IngestError::new("missing_field", name_path, "missing")),
+            None => return cx.fail(IngestError::new(Code::MissingField, name_path, "missing")),
         };
         let arguments = match event.get("kwargs") {
             None | Some(Value::Null) => Value::Object(Map::new()),
@@ -434,7 +437,7 @@ impl Reader<'_> {
         let language = match event.get("language") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(other) => return cx.fail(wrong_type(&join(path, "language"), "a language name", other)),
-            None => return cx.fail(IngestError::new("missing_field", join(path, "language"), "missing")),
+            None => return cx.fail(IngestError::new(Code::MissingField, join(path, "language"), "missing")),
         };
         let Some(code) = event_str(event, "content", path, cx) else { return };
         let (name, argument) = self.options.code_tool(&language);
@@ -527,7 +530,7 @@ impl Reader<'_> {
         };
         for call in self.pending.drain(..) {
             cx.fail(IngestError::new(
-                "result_count_mismatch",
+                Code::ResultCountMismatch,
                 call.origin,
                 format!("no observation answers this `{}` action before {at}{why}", call.name),
             ));
@@ -588,7 +591,7 @@ fn event_str(event: &Map<String, Value>, key: &str, path: &str, cx: &mut Context
             None
         }
         None => {
-            cx.fail(IngestError::new("missing_field", join(path, key), "missing"));
+            cx.fail(IngestError::new(Code::MissingField, join(path, key), "missing"));
             None
         }
     }
@@ -693,7 +696,7 @@ mod tests {
         c.messages.iter().map(|m| m.role).collect()
     }
     fn codes(got: &Ingested) -> Vec<&str> {
-        got.warnings.iter().map(|w| w.code).collect()
+        got.warnings.iter().map(|w| w.code.as_str()).collect()
     }
     fn adp(adp: AdpOptions) -> IngestOptions {
         IngestOptions { adp, ..Default::default() }
@@ -843,7 +846,7 @@ mod tests {
             convert_with(record(events), &adp(AdpOptions { thought: AdpThought::Drop, ..Default::default() })).unwrap();
         assert!(dropped.conversation.messages.iter().all(|m| m.reasoning.is_none()));
         assert_eq!(dropped.conversation.messages[1].content, "Let me look.");
-        let w = dropped.warnings.iter().find(|w| w.code == "adp_thought_dropped").unwrap();
+        let w = dropped.warnings.iter().find(|w| w.code.as_str() == "adp_thought_dropped").unwrap();
         assert!(w.message.starts_with("3 action thought(s)"), "{}", w.message);
     }
 
@@ -910,7 +913,7 @@ mod tests {
         let mut html_only = events.clone();
         html_only[3] = page(None, Some("<button>Buy</button>"), false);
         let err = convert(record(html_only.clone())).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_no_axtree", "content[3].axtree"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("adp_no_axtree", "content[3].axtree"));
         let c = convert_with(record(html_only), &adp(AdpOptions { web_html: true, ..Default::default() }))
             .unwrap()
             .conversation;
@@ -919,12 +922,15 @@ mod tests {
         let mut shot = events;
         shot[3] = page(Some("[2] button 'Buy'"), None, true);
         let err = convert(record(shot.clone())).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_image", "content[3].image_observation"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("adp_image", "content[3].image_observation"));
         assert!(err.0.message.contains("shots/1.png"), "{}", err.0.message);
         let got =
             convert_with(record(shot), &adp(AdpOptions { images: AdpImages::Drop, ..Default::default() })).unwrap();
         assert_eq!(got.conversation.messages[3].content, "URL: http://shop.test/\n\n[2] button 'Buy'");
-        assert!(got.warnings.iter().any(|w| w.code == "adp_image_dropped" && w.path == "content[3].image_observation"));
+        assert!(got
+            .warnings
+            .iter()
+            .any(|w| w.code.as_str() == "adp_image_dropped" && w.path == "content[3].image_observation"));
     }
 
     #[test]
@@ -933,7 +939,7 @@ mod tests {
             json!({"class_": "image_observation", "content": "img/cat.jpg", "source": "user", "annotations": null});
         let events = vec![image.clone(), user("What is this?"), say("A cat.")];
         let err = convert(record(events.clone())).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("adp_image", "content[0]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("adp_image", "content[0]"));
         let drop = adp(AdpOptions { images: AdpImages::Drop, ..Default::default() });
         let got = convert_with(record(events), &drop).unwrap();
         assert_eq!(roles(&got.conversation), [Role::User, Role::Assistant]);
@@ -948,7 +954,7 @@ mod tests {
             say("done"),
         ];
         let err = convert_with(record(events), &drop).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
         assert!(err.0.message.contains("the image at content[2]"), "{}", err.0.message);
     }
 
@@ -973,7 +979,7 @@ mod tests {
     #[test]
     fn an_action_nobody_answered_mid_record_is_located_and_one_at_the_end_is_unfinished() {
         let err = convert(record(vec![user("q"), api("f", json!({}), ""), say("guess")])).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("result_count_mismatch", "content[1]"));
         assert!(err.0.message.contains("before content[2]"), "{}", err.0.message);
         let got = convert(record(vec![user("q"), api("f", json!({}), "")])).unwrap();
         assert_eq!(codes(&got), ["derived_tools", "unfinished"]);
@@ -991,7 +997,7 @@ mod tests {
         assert_eq!(finish_answer("<finish> unclosed"), None);
         let got =
             convert(record(vec![user("q"), say("<finish> a </finish>"), user("thanks"), say("welcome")])).unwrap();
-        let w = got.warnings.iter().find(|w| w.code == "adp_after_finish").unwrap();
+        let w = got.warnings.iter().find(|w| w.code.as_str() == "adp_after_finish").unwrap();
         assert_eq!(w.path, "content[2]");
     }
 
@@ -1012,7 +1018,7 @@ mod tests {
             &IngestOptions::default(),
         )
         .unwrap();
-        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code.as_str(), e.path.as_str())).collect();
         assert_eq!(
             errors,
             [
@@ -1024,7 +1030,11 @@ mod tests {
                 ("wrong_type", "content[7]"),
             ]
         );
-        assert!(got.ingested.warnings.iter().any(|w| w.code == "unknown_field" && w.path == "content[6].extra"));
+        assert!(got
+            .ingested
+            .warnings
+            .iter()
+            .any(|w| w.code.as_str() == "unknown_field" && w.path == "content[6].extra"));
         assert_eq!(roles(&got.ingested.conversation), [Role::User, Role::Assistant]);
     }
 
@@ -1037,11 +1047,11 @@ mod tests {
         r.insert("content".into(), json!("text"));
         assert!(!looks_like(&r));
         let err = convert(json!({"content": "text"})).unwrap_err();
-        assert_eq!(err.0.code, "unknown_format");
+        assert_eq!(err.0.code.as_str(), "unknown_format");
         let forced = IngestOptions { format: Some(InputFormat::Adp), ..Default::default() };
         let err = convert_with(json!({"id": "e", "content": []}), &forced).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turns", "content"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("empty_turns", "content"));
         let err = convert(record(vec![user("hello?")])).unwrap_err();
-        assert_eq!(err.0.code, "empty_turns");
+        assert_eq!(err.0.code.as_str(), "empty_turns");
     }
 }

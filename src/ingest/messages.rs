@@ -8,6 +8,7 @@ use super::{
     IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role, ToolCall};
+use crate::diagnostic::Code;
 
 const RECORD_KEYS: &[&str] = &["id", "messages", "tools", "functions"];
 
@@ -17,7 +18,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     let items = match record.get("messages") {
         Some(Value::Array(items)) => items,
         Some(other) => return Err(wrong_type("messages", "an array of messages", other)),
-        None => return Err(IngestError::new("missing_field", "messages", "missing")),
+        None => return Err(IngestError::new(Code::MissingField, "messages", "missing")),
     };
     let mut conversation = Conversation {
         id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(),
@@ -48,9 +49,9 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
 pub(super) fn finish(conversation: &mut Conversation, cx: &mut Context) {
     if cx.clean() {
         if conversation.messages.is_empty() {
-            cx.fail(IngestError::new("empty_turns", "messages", "no messages: nothing to train on"));
+            cx.fail(IngestError::new(Code::EmptyTurns, "messages", "no messages: nothing to train on"));
         } else if !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
-            cx.fail(IngestError::new("empty_turns", "messages", "no assistant message: nothing to train on"));
+            cx.fail(IngestError::new(Code::EmptyTurns, "messages", "no assistant message: nothing to train on"));
         }
     }
     resolve_tool_names(conversation, cx);
@@ -67,13 +68,13 @@ fn convert_message(item: &Map<String, Value>, path: &str, cx: &mut Context) -> O
             "assistant" | "gpt" | "model" => Ok(Role::Assistant),
             "tool" | "function" | "ipython" => Ok(Role::Tool),
             other => Err(IngestError::new(
-                "unknown_role",
+                Code::UnknownRole,
                 join(path, "role"),
                 format!("unknown role `{other}` (expected system, user, assistant or tool)"),
             )),
         },
         Some(other) => Err(wrong_type(&join(path, "role"), "a string", other)),
-        None => Err(IngestError::new("missing_field", join(path, "role"), "missing")),
+        None => Err(IngestError::new(Code::MissingField, join(path, "role"), "missing")),
     };
     let role = match role {
         Ok(role) => role,
@@ -187,21 +188,21 @@ pub(super) fn content_parts(content: Option<&Value>, path: &str, cx: &mut Contex
             ("reasoning" | "thinking", Some(text)) => parts.reasoning.get_or_insert_with(String::new).push_str(text),
             ("tool_call", Some(text)) => match serde_json::from_str::<Value>(text) {
                 Ok(Value::Object(call)) => parts.calls.push(parse_call(&call, &p, cx)),
-                Ok(_) => cx.fail(IngestError::new("wrong_type", &p, "tool_call part is not a JSON object")),
+                Ok(_) => cx.fail(IngestError::new(Code::WrongType, &p, "tool_call part is not a JSON object")),
                 Err(e) => {
-                    cx.fail(IngestError::new("arguments_not_json", &p, format!("tool_call part is not JSON: {e}")))
+                    cx.fail(IngestError::new(Code::ArgumentsNotJson, &p, format!("tool_call part is not JSON: {e}")))
                 }
             },
             ("image" | "image_url" | "input_image" | "audio" | "input_audio" | "video" | "video_url", _) => {
                 cx.fail(IngestError::new(
-                    "image_content",
+                    Code::ImageContent,
                     &p,
                     format!("`{kind}` content: the built-in templates are text-only"),
                 ))
             }
-            (_, None) => cx.fail(IngestError::new("wrong_type", &p, format!("`{kind}` part without text"))),
+            (_, None) => cx.fail(IngestError::new(Code::WrongType, &p, format!("`{kind}` part without text"))),
             (other, Some(_)) => {
-                cx.fail(IngestError::new("wrong_type", &p, format!("unsupported content part type `{other}`")))
+                cx.fail(IngestError::new(Code::WrongType, &p, format!("unsupported content part type `{other}`")))
             }
         }
     }
@@ -264,7 +265,7 @@ mod tests {
             {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]},
             {"role": "assistant", "content": "a"}]}))
         .unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[0]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("image_content", "messages[0].content[0]"));
     }
 
     #[test]
@@ -278,7 +279,7 @@ mod tests {
             {"role": "assistant", "content": {"text": "a"}},
             {"role": "assistant", "content": "done"}]});
         let got = crate::ingest::ingest_value_recovering(row.clone(), "x", &IngestOptions::default()).unwrap();
-        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code.as_str(), e.path.as_str())).collect();
         assert_eq!(
             errors,
             [
@@ -306,7 +307,7 @@ mod tests {
             [Some("c1"), Some("c2")]
         );
         let err = convert(row).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("image_content", "messages[0].content[1]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("image_content", "messages[0].content[1]"));
     }
 
     #[test]
@@ -314,7 +315,7 @@ mod tests {
         let row = json!({"messages": [
             {"role": "user", "content": "q"}, {"role": "tool", "content": "r"}, {"role": "assistant", "content": "a"}]});
         let got = ingest(&row.to_string(), "x", &IngestOptions::default()).unwrap();
-        assert_eq!((got.warnings[0].code, got.warnings[0].path.as_str()), ("role_order", "messages[1]"));
+        assert_eq!((got.warnings[0].code.as_str(), got.warnings[0].path.as_str()), ("role_order", "messages[1]"));
         assert_eq!(got.conversation.messages[1].name, None);
     }
 }

@@ -23,9 +23,9 @@ pub use read::{default_id, parse, read, Parsed, Rejected};
 pub use scan::{check_json, JsonCheck};
 
 use serde_json::{Map, Value};
-use std::fmt;
 
 use crate::conversation::{normalize_tool, Arguments, Conversation, Role, ToolCall};
+use crate::diagnostic::{Code, Diagnostic};
 
 /// The input shapes trajkit reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,38 +63,14 @@ impl InputFormat {
     }
 }
 
-/// One located problem with a record: a stable code, the JSON path, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub code: &'static str,
-    pub path: String,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { code, path: path.into(), message: message.into() }
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{} [{}]", self.message, self.code)
-        } else {
-            write!(f, "{}: {} [{}]", self.path, self.message, self.code)
-        }
-    }
-}
-
 /// A record that cannot become a conversation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct IngestError(pub Problem);
+pub struct IngestError(pub Diagnostic);
 
 impl IngestError {
-    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        IngestError(Problem::new(code, path, message))
+    pub fn new(code: Code, path: impl Into<String>, message: impl Into<String>) -> Self {
+        IngestError(Diagnostic::error(code, path, message))
     }
 }
 
@@ -117,14 +93,14 @@ pub struct IngestOptions {
 #[derive(Debug, Clone)]
 pub struct Ingested {
     pub conversation: Conversation,
-    pub warnings: Vec<Problem>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Parse one record's text and convert it, without the JSON checks of [`read`] (tests, and text
 /// that is not an input record). `fallback_id` names records that carry no `id`.
 pub fn ingest(text: &str, fallback_id: &str, options: &IngestOptions) -> IngestResult<Ingested> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| IngestError::new("invalid_json", "", format!("not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| IngestError::new(Code::InvalidJson, "", format!("not valid JSON: {e}")))?;
     ingest_value(value, fallback_id, options)
 }
 
@@ -144,7 +120,7 @@ pub fn ingest_value(value: Value, fallback_id: &str, options: &IngestOptions) ->
 pub struct Recovered {
     pub ingested: Ingested,
     /// Structural problems (empty when the record converts); the first is convert's rejection.
-    pub errors: Vec<Problem>,
+    pub errors: Vec<Diagnostic>,
 }
 
 /// Convert an already parsed record, reading on past structural problems (for `validate`). Only a
@@ -154,7 +130,7 @@ pub struct Recovered {
 pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &IngestOptions) -> IngestResult<Recovered> {
     let Value::Object(record) = value else {
         return Err(IngestError::new(
-            "not_an_object",
+            Code::NotAnObject,
             "",
             format!("a record must be a JSON object, found {}", type_name(&value)),
         ));
@@ -163,7 +139,7 @@ pub fn ingest_value_recovering(value: Value, fallback_id: &str, options: &Ingest
         Some(f) => f,
         None => {
             return Err(IngestError::new(
-                "unknown_format",
+                Code::UnknownFormat,
                 "",
                 "no `turns` (raw), `messages`, `conversations` (ShareGPT) or `content` events (ADP) field",
             ))
@@ -206,7 +182,7 @@ fn unfinished(conversation: &Conversation, cx: &mut Context) {
         _ => return,
     };
     cx.warn(
-        "unfinished",
+        Code::Unfinished,
         last.origin.clone(),
         format!("the record ends on {what} with no final answer: the model learns to stop there"),
     );
@@ -228,13 +204,13 @@ fn trailing_user_messages(conversation: &mut Conversation, drop: bool, cx: &mut 
     if drop {
         messages.truncate(first_trailing);
         cx.warn(
-            "trailing_user_turn",
+            Code::TrailingUserTurn,
             path,
             format!("{count} user message(s) after the last assistant output dropped (--drop-trailing-user)"),
         );
     } else {
         cx.warn(
-            "trailing_user_turn",
+            Code::TrailingUserTurn,
             path,
             format!(
                 "{count} user message(s) after the last assistant output, kept as context as apply_chat_template \
@@ -253,10 +229,14 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
             let path =
                 if call.origin.is_empty() { format!("messages[{i}].tool_calls[{j}]") } else { call.origin.clone() };
             if names.is_empty() {
-                cx.warn("call_without_tools", &path, format!("call to `{}` but the record offers no tools", call.name));
+                cx.warn(
+                    Code::CallWithoutTools,
+                    &path,
+                    format!("call to `{}` but the record offers no tools", call.name),
+                );
             } else if !names.contains(&call.name.as_str()) {
                 cx.warn(
-                    "unknown_tool",
+                    Code::UnknownTool,
                     &path,
                     format!("call to `{}`, which is not among the record's tools", call.name),
                 );
@@ -264,7 +244,7 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
             if let Arguments::Text(s) = &call.arguments {
                 if serde_json::from_str::<Value>(s).is_err() {
                     cx.warn(
-                        "arguments_not_json",
+                        Code::ArgumentsNotJson,
                         format!("{path}.arguments"),
                         "string arguments are not JSON (kept verbatim)",
                     );
@@ -276,13 +256,13 @@ fn check_calls(conversation: &Conversation, cx: &mut Context) {
 
 /// Per-record state while converting: the warnings and structural problems collected so far.
 pub(crate) struct Context {
-    warnings: Vec<Problem>,
-    errors: Vec<Problem>,
+    warnings: Vec<Diagnostic>,
+    errors: Vec<Diagnostic>,
 }
 
 impl Context {
-    pub(crate) fn warn(&mut self, code: &'static str, path: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push(Problem::new(code, path, message));
+    pub(crate) fn warn(&mut self, code: Code, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Diagnostic::warning(code, path, message));
     }
 
     /// Record a structural problem; the converter then steps over the broken piece and reads on.
@@ -314,7 +294,7 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 }
 
 pub(crate) fn wrong_type(path: &str, expected: &str, found: &Value) -> IngestError {
-    IngestError::new("wrong_type", path, format!("expected {expected}, found {}", type_name(found)))
+    IngestError::new(Code::WrongType, path, format!("expected {expected}, found {}", type_name(found)))
 }
 
 /// An optional string field; `null` counts as absent.
@@ -375,7 +355,7 @@ pub(crate) fn tools_field(map: &Map<String, Value>, key: &str, cx: &mut Context)
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(v) => v,
             Err(e) => {
-                cx.fail(IngestError::new("invalid_tools", key, format!("tools string is not JSON: {e}")));
+                cx.fail(IngestError::new(Code::InvalidTools, key, format!("tools string is not JSON: {e}")));
                 return Vec::new();
             }
         },
@@ -441,9 +421,9 @@ fn call_name(inner: &Map<String, Value>, inner_path: &str, cx: &mut Context) -> 
     let path = join(inner_path, "name");
     match inner.get("name") {
         Some(Value::String(s)) if !s.is_empty() => return s.clone(),
-        Some(Value::String(_)) => cx.fail(IngestError::new("wrong_type", path, "empty tool name")),
+        Some(Value::String(_)) => cx.fail(IngestError::new(Code::WrongType, path, "empty tool name")),
         Some(other) => cx.fail(wrong_type(&path, "a string", other)),
-        None => cx.fail(IngestError::new("missing_field", path, "missing")),
+        None => cx.fail(IngestError::new(Code::MissingField, path, "missing")),
     }
     String::new()
 }
@@ -479,7 +459,7 @@ pub(crate) fn resolve_tool_names(conversation: &mut Conversation, cx: &mut Conte
                     (None, None, Some(_)) => None,
                 };
                 if taken.is_none() {
-                    cx.warn("role_order", message.origin.clone(), "tool result that answers no pending tool call");
+                    cx.warn(Code::RoleOrder, message.origin.clone(), "tool result that answers no pending tool call");
                 }
                 if message.name.is_none() {
                     message.name = taken.map(|(_, name)| name);

@@ -8,6 +8,7 @@ use super::{
     IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role};
+use crate::diagnostic::Code;
 
 const RECORD_KEYS: &[&str] = &["id", "system", "tools", "turns"];
 const TURN_KEYS: &[&str] =
@@ -30,10 +31,10 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     let turns = match record.get("turns") {
         Some(Value::Array(turns)) => turns,
         Some(other) => return Err(wrong_type("turns", "an array of turns", other)),
-        None => return Err(IngestError::new("missing_field", "turns", "missing")),
+        None => return Err(IngestError::new(Code::MissingField, "turns", "missing")),
     };
     if turns.is_empty() {
-        return Err(IngestError::new("empty_turns", "turns", "no turns: nothing to train on"));
+        return Err(IngestError::new(Code::EmptyTurns, "turns", "no turns: nothing to train on"));
     }
     // User-only turns may follow the last assistant output (a "thanks" nobody answered), so the turn
     // that may end on an unanswered tool step is the last one with assistant behaviour.
@@ -55,7 +56,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
         turn_meta.push(Value::Object(extra));
     }
     if cx.clean() && !conversation.messages.iter().any(|m| m.role == Role::Assistant) {
-        cx.fail(IngestError::new("empty_turns", "turns", "no assistant output in any turn: nothing to train on"));
+        cx.fail(IngestError::new(Code::EmptyTurns, "turns", "no assistant output in any turn: nothing to train on"));
     }
     conversation.meta = record.into_iter().filter(|(k, _)| !RECORD_KEYS.contains(&k.as_str())).collect();
     if turn_meta.iter().any(|m| m.as_object().is_some_and(|m| !m.is_empty())) {
@@ -82,7 +83,7 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
             cx.fail(wrong_type(&user_path, "a string", other));
             out.push(Message::new(Role::User, other.to_string()).at(user_path));
         }
-        None => cx.fail(IngestError::new("missing_field", user_path, "missing")),
+        None => cx.fail(IngestError::new(Code::MissingField, user_path, "missing")),
     }
     let mut think = opt_text(turn, "assistant_think", path, cx);
     let answer = opt_text(turn, "assistant_answer", path, cx);
@@ -99,14 +100,14 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
     if has_tool && steps.is_some() {
         // Both are read, the turn's own call first.
         cx.fail(IngestError::new(
-            "steps_and_tool",
+            Code::StepsAndTool,
             path,
             "a turn uses either `assistant_tool`/`tool_result` or `steps`, not both",
         ));
     }
     if !has_tool && turn.contains_key("tool_result") {
         cx.fail(IngestError::new(
-            "result_count_mismatch",
+            Code::ResultCountMismatch,
             join(path, "tool_result"),
             "a tool result without an `assistant_tool` call",
         ));
@@ -125,13 +126,13 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
                 continue;
             };
             if let Some(unknown) = step.keys().find(|k| !STEP_KEYS.contains(&k.as_str())) {
-                cx.warn("unknown_field", join(&step_path, unknown), "unknown step field (ignored)");
+                cx.warn(Code::UnknownField, join(&step_path, unknown), "unknown step field (ignored)");
             }
             let own_think = opt_text(step, "assistant_think", &step_path, cx);
             let step_think = match (s, own_think, think.take()) {
                 (0, Some(own), Some(_)) => {
                     cx.fail(IngestError::new(
-                        "wrong_type",
+                        Code::WrongType,
                         join(&step_path, "assistant_think"),
                         "reasoning given both on the turn and on its first step",
                     ));
@@ -155,7 +156,7 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
         // The record ends on this tool step: ingest's `unfinished` warning, as for every format.
         None if acted && is_last => {}
         None if acted => cx.fail(IngestError::new(
-            "missing_field",
+            Code::MissingField,
             join(path, "assistant_answer"),
             "missing: only the last turn may end on a tool step",
         )),
@@ -165,7 +166,7 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
         None => {
             think = None;
             cx.fail(IngestError::new(
-                "empty_turn",
+                Code::EmptyTurn,
                 path,
                 "reasoning with no assistant move after it (no `assistant_tool`, `steps` or `assistant_answer`)",
             ))
@@ -174,7 +175,7 @@ fn convert_turn(turn: &Map<String, Value>, path: &str, is_last: bool, out: &mut 
     if let Some(think) = think {
         // Reasoning with nowhere to go (e.g. a think with steps that all had their own).
         cx.warn(
-            "unused_reasoning",
+            Code::UnusedReasoning,
             join(path, "assistant_think"),
             format!("reasoning not attached to any message: {think:.40}"),
         );
@@ -213,16 +214,16 @@ fn convert_step(
                 .collect::<Vec<_>>();
             (calls, true)
         }
-        Some(Value::Array(_)) => return cx.fail(IngestError::new("empty_turn", tool_path, "empty list of calls")),
+        Some(Value::Array(_)) => return cx.fail(IngestError::new(Code::EmptyTurn, tool_path, "empty list of calls")),
         Some(other) => return cx.fail(wrong_type(&tool_path, "a call object or a list of calls", other)),
-        None => return cx.fail(IngestError::new("missing_field", tool_path, "missing")),
+        None => return cx.fail(IngestError::new(Code::MissingField, tool_path, "missing")),
     };
     let result_path = join(path, "tool_result");
     let results: Vec<&Value> = match (step.get("tool_result"), parallel) {
         (None, _) if may_lack_result => Vec::new(),
         (None, _) => {
             cx.fail(IngestError::new(
-                "result_count_mismatch",
+                Code::ResultCountMismatch,
                 &result_path,
                 format!("missing: {} call(s) need results", calls.len()),
             ));
@@ -232,7 +233,7 @@ fn convert_step(
         (Some(Value::Array(results)), true) => results.iter().collect(),
         (Some(other), true) => {
             cx.fail(IngestError::new(
-                "result_count_mismatch",
+                Code::ResultCountMismatch,
                 &result_path,
                 format!(
                     "{} parallel calls need a list of {} results, found {}",
@@ -246,7 +247,7 @@ fn convert_step(
     };
     if !results.is_empty() && results.len() != calls.len() {
         cx.fail(IngestError::new(
-            "result_count_mismatch",
+            Code::ResultCountMismatch,
             &result_path,
             format!("{} call(s) but {} result(s): calls and results cannot be paired", calls.len(), results.len()),
         ));
@@ -305,7 +306,7 @@ mod tests {
         let err = convert(json!({"turns": [{"user": "x", "assistant_tool": [{"name":"f"},{"name":"f"}],
             "tool_result": ["one"], "assistant_answer": "a"}]}))
         .unwrap_err();
-        assert_eq!(err.0.code, "result_count_mismatch");
+        assert_eq!(err.0.code.as_str(), "result_count_mismatch");
         assert_eq!(err.0.path, "turns[0].tool_result");
     }
 
@@ -336,11 +337,11 @@ mod tests {
     #[test]
     fn wrong_types_are_located() {
         let err = convert(json!({"turns": [{"user": 42, "assistant_answer": "x"}]})).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("wrong_type", "turns[0].user"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("wrong_type", "turns[0].user"));
         let err = convert(json!({"turns": "no"})).unwrap_err();
         assert_eq!(err.0.path, "turns");
         let err = convert(json!({"turns": []})).unwrap_err();
-        assert_eq!(err.0.code, "empty_turns");
+        assert_eq!(err.0.code.as_str(), "empty_turns");
     }
 
     #[test]
@@ -354,7 +355,7 @@ mod tests {
         let got = convert(json!({"turns": [{"user": "x", "assistant_tool": {"name": "f"}}, {"user": "thanks"},
             {"user": "bye", "steps": []}]}))
         .unwrap();
-        let codes: Vec<&str> = got.warnings.iter().map(|w| w.code).collect();
+        let codes: Vec<&str> = got.warnings.iter().map(|w| w.code.as_str()).collect();
         assert_eq!(codes, ["unfinished", "trailing_user_turn", "call_without_tools"]);
         assert_eq!(got.warnings[1].path, "turns[1].user");
         assert!(got.warnings[1].message.starts_with("2 user message(s)"), "{}", got.warnings[1].message);
@@ -373,13 +374,13 @@ mod tests {
         let dropped = ingest(&record.to_string(), "x", &options).unwrap();
         assert_eq!(dropped.conversation.messages.len(), 2);
         assert_eq!(dropped.conversation.messages[1].reasoning.as_deref(), Some("t"));
-        assert_eq!(dropped.warnings[0].code, "trailing_user_turn");
+        assert_eq!(dropped.warnings[0].code.as_str(), "trailing_user_turn");
         // The same conversation as messages: the same messages and the same warning.
         let messages = json!({"messages": [{"role": "user", "content": "q"},
             {"role": "assistant", "content": "a", "reasoning_content": "t"},
             {"role": "user", "content": "Thank you so much!"}]});
         let from_messages = convert(messages).unwrap();
-        assert_eq!(from_messages.warnings[0].code, "trailing_user_turn");
+        assert_eq!(from_messages.warnings[0].code.as_str(), "trailing_user_turn");
         let contents = |c: &crate::conversation::Conversation| {
             c.messages.iter().map(|m| (m.role, m.content.clone(), m.reasoning.clone())).collect::<Vec<_>>()
         };
@@ -389,15 +390,15 @@ mod tests {
     #[test]
     fn a_record_without_assistant_output_is_refused() {
         let err = convert(json!({"turns": [{"user": "a"}, {"user": "b"}]})).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turns", "turns"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("empty_turns", "turns"));
         let err = convert(json!({"turns": [{"user": "a", "assistant_think": "t"}]})).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("empty_turn", "turns[0]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("empty_turn", "turns[0]"));
     }
 
     /// (code, path) of each structural problem, and the roles of what was read, reading on past them.
     fn recover(v: serde_json::Value) -> (Vec<(&'static str, String)>, Vec<Role>) {
         let got = crate::ingest::ingest_value_recovering(v, "x", &IngestOptions::default()).unwrap();
-        let errors = got.errors.into_iter().map(|e| (e.code, e.path)).collect();
+        let errors = got.errors.into_iter().map(|e| (e.code.as_str(), e.path)).collect();
         (errors, got.ingested.conversation.messages.iter().map(|m| m.role).collect())
     }
 
@@ -431,7 +432,7 @@ mod tests {
         assert_eq!(roles, [User, Assistant, User, Assistant, Tool, Assistant, User, User, Assistant, Tool, Assistant]);
         // Convert sees the first problem only, as when ingest stopped there.
         let err = convert(record).unwrap_err();
-        assert_eq!((err.0.code, err.0.path.as_str()), ("wrong_type", "tools[1]"));
+        assert_eq!((err.0.code.as_str(), err.0.path.as_str()), ("wrong_type", "tools[1]"));
     }
 
     #[test]
@@ -471,7 +472,7 @@ mod tests {
     #[test]
     fn unfinished_last_turn_is_a_warning() {
         let got = convert(json!({"turns": [{"user": "x", "assistant_tool": {"name": "f"}}]})).unwrap();
-        assert_eq!(got.warnings[0].code, "unfinished");
+        assert_eq!(got.warnings[0].code.as_str(), "unfinished");
         assert_eq!(got.conversation.messages.len(), 2);
     }
 }

@@ -9,14 +9,15 @@ use std::fmt;
 
 use serde_json::Value;
 
-use super::{ingest_value, ingest_value_recovering, scan, IngestOptions, Ingested, Problem, Recovered};
+use super::{ingest_value, ingest_value_recovering, scan, IngestOptions, Ingested, Recovered};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::source::{Location, RawRecord};
 
 /// A record that did not become a conversation: why, and its own `id` when the text shows one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected {
     pub id: Option<String>,
-    pub problem: Problem,
+    pub problem: Diagnostic,
 }
 
 impl fmt::Display for Rejected {
@@ -36,7 +37,7 @@ pub fn default_id(location: &Location) -> String {
 pub struct Parsed {
     pub value: Value,
     /// What the JSON checks found that still reads (duplicate keys).
-    pub warnings: Vec<Problem>,
+    pub warnings: Vec<Diagnostic>,
     pub location: Location,
 }
 
@@ -44,7 +45,7 @@ pub struct Parsed {
 pub fn parse(record: &RawRecord) -> Result<Parsed, Rejected> {
     let text = match &record.text {
         Ok(text) => text,
-        Err(why) => return Err(Rejected { id: None, problem: Problem::new("invalid_utf8", "", why.clone()) }),
+        Err(why) => return Err(Rejected { id: None, problem: Diagnostic::error(Code::InvalidUtf8, "", why.clone()) }),
     };
     let checked = scan::check_json(text);
     if let Some(problem) = checked.error {
@@ -52,7 +53,7 @@ pub fn parse(record: &RawRecord) -> Result<Parsed, Rejected> {
     }
     let value = serde_json::from_str(text).map_err(|e| Rejected {
         id: None,
-        problem: Problem::new("invalid_json", "", format!("not valid JSON: {e}")),
+        problem: Diagnostic::error(Code::InvalidJson, "", format!("not valid JSON: {e}")),
     })?;
     Ok(Parsed { value, warnings: checked.warnings, location: record.location.clone() })
 }
@@ -142,18 +143,18 @@ mod tests {
         let big =
             r#"{"id": "a", "messages": [{"role": "user", "content": "hi", "n": 123456789012345678901234567890}]}"#;
         let err = read(&record(big), &IngestOptions::default()).unwrap_err();
-        assert_eq!((err.id.as_deref(), err.problem.code), (Some("a"), "number_out_of_range"));
+        assert_eq!((err.id.as_deref(), err.problem.code.as_str()), (Some("a"), "number_out_of_range"));
         let twice = r#"{"id": "b", "messages": [{"role": "user", "content": "x", "content": "hi"}, {"role": "assistant", "content": "yo"}]}"#;
         let got = read(&record(twice), &IngestOptions::default()).unwrap();
-        assert_eq!(got.warnings[0].code, "duplicate_key");
+        assert_eq!(got.warnings[0].code.as_str(), "duplicate_key");
         assert_eq!(got.conversation.messages[0].content, "hi");
     }
 
     #[test]
     fn a_record_that_fails_conversion_keeps_its_own_id() {
         let err = read(&record(r#"{"id": "c", "turns": 3}"#), &IngestOptions::default()).unwrap_err();
-        assert_eq!((err.id.as_deref(), err.problem.code), (Some("c"), "wrong_type"));
+        assert_eq!((err.id.as_deref(), err.problem.code.as_str()), (Some("c"), "wrong_type"));
         let err = read(&record("{\"id\": \"d\", "), &IngestOptions::default()).unwrap_err();
-        assert_eq!((err.id, err.problem.code), (None, "invalid_json"));
+        assert_eq!((err.id, err.problem.code.as_str()), (None, "invalid_json"));
     }
 }

@@ -8,16 +8,15 @@
 //! - **numbers beyond the float range** (`1e400`) and the non-finite numbers Python writes (`NaN`,
 //!   `Infinity`), which JSON cannot hold; the record is rejected.
 
+use crate::diagnostic::{Code, Diagnostic};
 use std::borrow::Cow;
 use std::collections::HashSet;
-
-use super::Problem;
 
 /// What the scan found: at most one error (the record is then rejected) and any warnings.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct JsonCheck {
-    pub error: Option<Problem>,
-    pub warnings: Vec<Problem>,
+    pub error: Option<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
     /// The record's top-level `id` (string or number), so a rejected record can be named.
     pub id: Option<String>,
 }
@@ -64,8 +63,8 @@ pub fn check_json(text: &str) -> JsonCheck {
                     }
                 };
                 if duplicate {
-                    check.warnings.push(Problem::new(
-                        "duplicate_key",
+                    check.warnings.push(Diagnostic::error(
+                        Code::DuplicateKey,
                         path(&stack),
                         format!(
                             "key `{}` appears more than once; the last value is used, as Python's json does",
@@ -183,15 +182,15 @@ fn unquote(quoted: &str) -> Cow<'_, str> {
     serde_json::from_str::<String>(quoted).map(Cow::Owned).unwrap_or(Cow::Borrowed(inner))
 }
 
-fn number_problem(literal: &str, stack: &[Frame]) -> Option<Problem> {
+fn number_problem(literal: &str, stack: &[Frame]) -> Option<Diagnostic> {
     let digits = literal.strip_prefix('-').unwrap_or(literal);
     let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     if integer {
         if literal.parse::<i64>().is_ok() || literal.parse::<u64>().is_ok() {
             return None;
         }
-        return Some(Problem::new(
-            "number_out_of_range",
+        return Some(Diagnostic::error(
+            Code::NumberOutOfRange,
             path(stack),
             format!(
                 "integer {} does not fit in 64 bits: it would be rounded, while Python keeps it exact",
@@ -200,8 +199,8 @@ fn number_problem(literal: &str, stack: &[Frame]) -> Option<Problem> {
         ));
     }
     match literal.parse::<f64>() {
-        Ok(x) if x.is_infinite() => Some(Problem::new(
-            "number_out_of_range",
+        Ok(x) if x.is_infinite() => Some(Diagnostic::error(
+            Code::NumberOutOfRange,
             path(stack),
             format!(
                 "{} is beyond the range of a 64-bit float (Python reads it as inf, which JSON cannot hold)",
@@ -212,9 +211,9 @@ fn number_problem(literal: &str, stack: &[Frame]) -> Option<Problem> {
     }
 }
 
-fn non_finite(stack: &[Frame], word: &str) -> Problem {
-    Problem::new(
-        "non_finite_number",
+fn non_finite(stack: &[Frame], word: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::NonFiniteNumber,
         path(stack),
         format!("{word} is not JSON (Python's json.dumps writes it unless allow_nan=False)"),
     )
@@ -235,7 +234,7 @@ mod tests {
     fn duplicate_keys_warn_with_their_path() {
         let c = check_json(r#"{"id": "a", "turns": [{"user": "x", "user": "y"}], "x": {"k": 1, "\u006b": 2}}"#);
         assert_eq!(c.error, None);
-        let got: Vec<_> = c.warnings.iter().map(|w| (w.code, w.path.as_str())).collect();
+        let got: Vec<_> = c.warnings.iter().map(|w| (w.code.as_str(), w.path.as_str())).collect();
         assert_eq!(got, [("duplicate_key", "turns[0].user"), ("duplicate_key", "x.k")]);
         assert_eq!(c.id.as_deref(), Some("a"));
     }
@@ -253,14 +252,14 @@ mod tests {
     fn big_integers_and_non_finite_numbers_are_errors_with_paths() {
         let c = check_json(r#"{"id": 7, "messages": [{"content": "NaN"}, {"n": 123456789012345678901234567890}]}"#);
         let e = c.error.unwrap();
-        assert_eq!((e.code, e.path.as_str()), ("number_out_of_range", "messages[1].n"));
+        assert_eq!((e.code.as_str(), e.path.as_str()), ("number_out_of_range", "messages[1].n"));
         assert_eq!(c.id.as_deref(), Some("7"));
         let e = check_json(r#"{"a": [1, 2, NaN]}"#).error.unwrap();
-        assert_eq!((e.code, e.path.as_str()), ("non_finite_number", "a[2]"));
+        assert_eq!((e.code.as_str(), e.path.as_str()), ("non_finite_number", "a[2]"));
         let e = check_json(r#"{"a": {"b": -Infinity}}"#).error.unwrap();
-        assert_eq!((e.code, e.path.as_str()), ("non_finite_number", "a.b"));
+        assert_eq!((e.code.as_str(), e.path.as_str()), ("non_finite_number", "a.b"));
         let e = check_json(r#"{"a": 1e400}"#).error.unwrap();
-        assert_eq!(e.code, "number_out_of_range");
+        assert_eq!(e.code.as_str(), "number_out_of_range");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use super::{
     join, opt_id, opt_text, parse_call, result_text, tools_field, wrong_type, Context, IngestError, IngestResult,
 };
 use crate::conversation::{Conversation, Message, Role};
+use crate::diagnostic::Code;
 
 const RECORD_KEYS: &[&str] = &["id", "conversations", "tools", "system"];
 
@@ -20,7 +21,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
     let items = match record.get("conversations") {
         Some(Value::Array(items)) => items,
         Some(other) => return Err(wrong_type("conversations", "an array of turns", other)),
-        None => return Err(IngestError::new("missing_field", "conversations", "missing")),
+        None => return Err(IngestError::new(Code::MissingField, "conversations", "missing")),
     };
     let mut conversation = Conversation {
         id: cx.ok(opt_id(&record, "id", "")).flatten().unwrap_or_default(),
@@ -43,7 +44,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                 continue;
             }
             None => {
-                cx.fail(IngestError::new("missing_field", join(&path, "from"), "missing"));
+                cx.fail(IngestError::new(Code::MissingField, join(&path, "from"), "missing"));
                 continue;
             }
         };
@@ -54,7 +55,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                 other.to_string()
             }
             None => {
-                cx.fail(IngestError::new("missing_field", join(&path, "value"), "missing"));
+                cx.fail(IngestError::new(Code::MissingField, join(&path, "value"), "missing"));
                 continue;
             }
         };
@@ -72,7 +73,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                     Ok(v) => v,
                     Err(e) => {
                         cx.fail(IngestError::new(
-                            "arguments_not_json",
+                            Code::ArgumentsNotJson,
                             &value_path,
                             format!("function_call value is not JSON: {e}"),
                         ));
@@ -124,7 +125,7 @@ pub(super) fn convert(record: Map<String, Value>, cx: &mut Context) -> IngestRes
                 push(&mut conversation, i, Message::new(Role::Tool, content))
             }
             other => cx.fail(IngestError::new(
-                "unknown_role",
+                Code::UnknownRole,
                 join(&path, "from"),
                 format!("unknown speaker `{other}` (expected system, human, gpt, function_call, observation)"),
             )),
@@ -179,7 +180,7 @@ mod tests {
             {"from": "critic", "value": "x"},
             {"from": "gpt", "value": "done"}], "tools": "[{\"name\": \"f\", \"parameters\": {}}]"});
         let got = crate::ingest::ingest_value_recovering(row, "x", &IngestOptions::default()).unwrap();
-        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code, e.path.as_str())).collect();
+        let errors: Vec<(&str, &str)> = got.errors.iter().map(|e| (e.code.as_str(), e.path.as_str())).collect();
         assert_eq!(
             errors,
             [

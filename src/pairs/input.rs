@@ -11,16 +11,17 @@ use serde_json::{Map, Value};
 
 use super::Pair;
 use crate::conversation::Conversation;
-use crate::ingest::{self, IngestOptions, InputFormat, Problem};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ingest::{self, IngestOptions, InputFormat};
 
 /// The keys a raw side may carry (a turn without its `user`).
 const RAW_SIDE_KEYS: &[&str] =
     &["assistant_think", "assistant_tool", "tool_result", "steps", "assistant_answer", "train"];
 
 /// Read one pair record. Problems carry paths into the record (`prompt[2].content`, `chosen.assistant_tool`).
-pub fn read_pair(record: &Value, fallback_id: &str, options: &IngestOptions) -> Result<Pair, Problem> {
+pub fn read_pair(record: &Value, fallback_id: &str, options: &IngestOptions) -> Result<Pair, Diagnostic> {
     let Value::Object(map) = record else {
-        return Err(Problem::new("not_an_object", "", "a pair record must be a JSON object"));
+        return Err(Diagnostic::error(Code::NotAnObject, "", "a pair record must be a JSON object"));
     };
     let id = match map.get("id") {
         Some(Value::String(s)) => s.clone(),
@@ -30,18 +31,20 @@ pub fn read_pair(record: &Value, fallback_id: &str, options: &IngestOptions) -> 
     let kind = match map.get("kind") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => return Err(Problem::new("wrong_type", "kind", "expected a string")),
+        Some(_) => return Err(Diagnostic::error(Code::WrongType, "kind", "expected a string")),
     };
     let prompt = match map.get("prompt") {
         Some(Value::Array(items)) if !items.is_empty() => items,
-        Some(Value::Array(_)) => return Err(Problem::new("empty_turns", "prompt", "an empty prompt")),
-        Some(_) => return Err(Problem::new("wrong_type", "prompt", "expected a list of messages or raw turns")),
-        None => return Err(Problem::new("missing_field", "prompt", "missing")),
+        Some(Value::Array(_)) => return Err(Diagnostic::error(Code::EmptyTurns, "prompt", "an empty prompt")),
+        Some(_) => {
+            return Err(Diagnostic::error(Code::WrongType, "prompt", "expected a list of messages or raw turns"))
+        }
+        None => return Err(Diagnostic::error(Code::MissingField, "prompt", "missing")),
     };
     let raw = prompt[0].get("user").is_some() && prompt[0].get("role").is_none();
     let mut sides = Vec::new();
     for key in ["chosen", "rejected"] {
-        let side = map.get(key).ok_or_else(|| Problem::new("missing_field", key, "missing"))?;
+        let side = map.get(key).ok_or_else(|| Diagnostic::error(Code::MissingField, key, "missing"))?;
         let (conversation, start) = match raw {
             true => ingest_raw(map, prompt, side, key, options)?,
             false => ingest_messages(map, prompt, side, key, options)?,
@@ -51,7 +54,7 @@ pub fn read_pair(record: &Value, fallback_id: &str, options: &IngestOptions) -> 
     let (rejected, rejected_start) = sides.pop().expect("two sides");
     let (chosen, chosen_start) = sides.pop().expect("two sides");
     if chosen.messages[..chosen_start] != rejected.messages[..rejected_start] {
-        return Err(Problem::new("pair_prompt", "prompt", "the prompt reads differently next to each side"));
+        return Err(Diagnostic::error(Code::PairPrompt, "prompt", "the prompt reads differently next to each side"));
     }
     let mut base = chosen.clone();
     base.id = id.clone();
@@ -76,11 +79,17 @@ fn ingest_messages(
     side: &Value,
     key: &str,
     options: &IngestOptions,
-) -> Result<(Conversation, usize), Problem> {
+) -> Result<(Conversation, usize), Diagnostic> {
     let answer: Vec<Value> = match side {
         Value::Array(items) if !items.is_empty() => items.clone(),
         Value::Object(m) if m.contains_key("role") => vec![side.clone()],
-        _ => return Err(Problem::new("wrong_type", key, "expected a list of assistant-turn messages, or one message")),
+        _ => {
+            return Err(Diagnostic::error(
+                Code::WrongType,
+                key,
+                "expected a list of assistant-turn messages, or one message",
+            ))
+        }
     };
     let mut record = Map::new();
     let mut messages = prompt.to_vec();
@@ -114,20 +123,24 @@ fn ingest_raw(
     side: &Value,
     key: &str,
     options: &IngestOptions,
-) -> Result<(Conversation, usize), Problem> {
+) -> Result<(Conversation, usize), Diagnostic> {
     let Value::Object(answer) = side else {
-        return Err(Problem::new(
-            "wrong_type",
+        return Err(Diagnostic::error(
+            Code::WrongType,
             key,
             "expected a raw turn fragment (assistant_tool, assistant_answer, …)",
         ));
     };
     if let Some(unknown) = answer.keys().find(|k| !RAW_SIDE_KEYS.contains(&k.as_str())) {
-        return Err(Problem::new("unknown_field", format!("{key}.{unknown}"), "not a field of an assistant turn"));
+        return Err(Diagnostic::error(
+            Code::UnknownField,
+            format!("{key}.{unknown}"),
+            "not a field of an assistant turn",
+        ));
     }
     let last = prompt.len() - 1;
     let Value::Object(last_turn) = &prompt[last] else {
-        return Err(Problem::new("wrong_type", format!("prompt[{last}]"), "expected a raw turn object"));
+        return Err(Diagnostic::error(Code::WrongType, format!("prompt[{last}]"), "expected a raw turn object"));
     };
     let mut merged = last_turn.clone();
     let prompt_steps = match last_turn.get("steps") {
@@ -138,8 +151,8 @@ fn ingest_raw(
         match (k.as_str(), merged.get_mut(k)) {
             ("steps", Some(Value::Array(steps))) => steps.extend(v.as_array().cloned().unwrap_or_default()),
             (_, Some(_)) => {
-                return Err(Problem::new(
-                    "pair_conflict",
+                return Err(Diagnostic::error(
+                    Code::PairConflict,
                     format!("{key}.{k}"),
                     format!("the prompt's last turn already has `{k}`"),
                 ))
@@ -189,15 +202,15 @@ fn ingest_side(
     missing: &str,
     from_side: impl Fn(&str) -> bool,
     relocate: impl Fn(&str) -> String,
-) -> Result<(Conversation, usize), Problem> {
+) -> Result<(Conversation, usize), Diagnostic> {
     let ingested = ingest::ingest_value(Value::Object(record), "", options)
-        .map_err(|e| Problem::new(e.0.code, relocate(&e.0.path), e.0.message))?;
+        .map_err(|e| Diagnostic::error(e.0.code, relocate(&e.0.path), e.0.message))?;
     let mut conversation = ingested.conversation;
     let start = conversation
         .messages
         .iter()
         .position(|m| from_side(&m.origin))
-        .ok_or_else(|| Problem::new("empty_turn", key, missing))?;
+        .ok_or_else(|| Diagnostic::error(Code::EmptyTurn, key, missing))?;
     for m in &mut conversation.messages {
         m.origin = relocate(&m.origin);
         for c in &mut m.tool_calls {

@@ -22,6 +22,7 @@ pub mod tokenize;
 use serde_json::{Map, Value};
 
 use crate::conversation::{ArgumentsForm, Conversation, Message};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::family::Family;
 
 pub use synthesize::Kind;
@@ -130,7 +131,7 @@ pub fn is_pair_record(record: &Value) -> bool {
 /// `validate` on a pair record: both sides checked (the prompt's findings once, with the chosen
 /// side), paths into the pair. `None` when the record is not a pair record.
 pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> Option<crate::validate::RecordReport> {
-    use crate::validate::{Finding, RecordReport};
+    use crate::validate::RecordReport;
     if !is_pair_record(record) {
         return None;
     }
@@ -146,7 +147,7 @@ pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> 
         Err(p) => {
             return Some(RecordReport {
                 id,
-                findings: vec![Finding::error(p.code, p.path, p.message)],
+                findings: vec![Diagnostic::error(p.code, p.path, p.message)],
                 conversation: None,
             })
         }
@@ -168,8 +169,7 @@ pub fn check_side(
     pair: &Pair,
     side: Side,
     format: crate::parse::Format,
-) -> Vec<crate::validate::Finding> {
-    use crate::validate::Finding;
+) -> Vec<crate::diagnostic::Diagnostic> {
     let conversation = pair.side(side);
     let messages: Vec<Value> = conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();
     let mut record = Map::new();
@@ -188,9 +188,9 @@ pub fn check_side(
     };
     let mut findings = match crate::ingest::ingest_value(record.clone(), &pair.id, &Default::default()) {
         Ok(ingested) => validator.check(&record, &ingested),
-        Err(e) => vec![Finding::error(e.0.code, e.0.path, e.0.message)],
+        Err(e) => vec![Diagnostic::error(e.0.code, e.0.path, e.0.message)],
     };
-    findings.retain(|f| f.code != "unfinished");
+    findings.retain(|f| f.code != Code::Unfinished);
     for f in &mut findings {
         f.path = relocate(&f.path);
     }
@@ -198,8 +198,8 @@ pub fn check_side(
         if m.role == crate::conversation::Role::Assistant && m.tool_calls.is_empty() {
             if let Some(e) = synthesize::malformed_call(format, &m.content) {
                 let path = format!("{}[{j}].content", side.as_str());
-                findings.push(Finding::error(
-                    "malformed_call",
+                findings.push(Diagnostic::error(
+                    Code::MalformedCall,
                     path,
                     format!("a tool call the {} parser cannot read: {e}", format.name()),
                 ));

@@ -19,6 +19,7 @@ use serde_json::{Map, Value};
 
 use super::Pair;
 use crate::conversation::{Arguments, Conversation, Message, Role, ToolCall};
+use crate::diagnostic::Code;
 use crate::parse::{self, Format};
 use crate::text::numbers::{values, Number};
 use crate::validate::cases::{self, Case};
@@ -553,9 +554,9 @@ fn make(kind: Kind, point: &Point<'_>, format: Format, rng: &mut Rng) -> Result<
 /// Check the rejected side with trajkit's own checks; why not when it does not show its defect.
 fn shows_defect(kind: Kind, pair: &Pair, validator: &crate::validate::Validator, format: Format) -> Result<(), Skip> {
     let expected = match kind {
-        Kind::GuessedArgument => "ungrounded_argument",
-        Kind::IgnoresResult => "unused_result",
-        Kind::RepeatedCall => "duplicate_call",
+        Kind::GuessedArgument => Code::UngroundedArgument,
+        Kind::IgnoresResult => Code::UnusedResult,
+        Kind::RepeatedCall => Code::DuplicateCall,
         // What `check_side` runs for `malformed_call`, without validating the whole side again.
         Kind::MalformedCall => {
             return match pair.rejected.iter().any(|m| malformed_call(format, &m.content).is_some()) {

@@ -12,11 +12,11 @@
 //! differently, or tokens that merge across the boundary).
 
 use crate::conversation::Conversation;
-use crate::ingest::Problem;
 use crate::render::{split_markers, ChatTemplate, ReasoningPolicy, RenderOptions};
 use crate::tokenize::TextTokenizer;
 
 use super::{Pair, Side};
+use crate::diagnostic::{Code, Diagnostic};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PairTokens {
@@ -32,7 +32,7 @@ fn encode(
     options: &RenderOptions,
     conversation: &Conversation,
     generation_prompt: bool,
-) -> Result<(String, Vec<u32>), Problem> {
+) -> Result<(String, Vec<u32>), Diagnostic> {
     let mut conversation = conversation.clone();
     if options.reasoning == ReasoningPolicy::Drop {
         conversation.messages.iter_mut().for_each(|m| m.drop_reasoning());
@@ -40,12 +40,12 @@ fn encode(
     let this = template.for_conversation(&conversation);
     let marked = this.render_marked(&conversation, options, generation_prompt).map_err(|e| {
         let what = if generation_prompt { "the prompt with the generation prompt" } else { "prompt + answer" };
-        Problem::new("template_error", "", format!("rendering {what}: {e}"))
+        Diagnostic::error(Code::TemplateError, "", format!("rendering {what}: {e}"))
     })?;
     let rendered = split_markers(&marked);
     let tokens = tokenizer
         .encode_with_ordinary(&rendered.text, &rendered.ordinary)
-        .map_err(|e| Problem::new("tokenizer", "", e.to_string()))?;
+        .map_err(|e| Diagnostic::error(Code::Tokenizer, "", e.to_string()))?;
     Ok((rendered.text, tokens.ids))
 }
 
@@ -55,7 +55,7 @@ pub fn tokenize_pair(
     tokenizer: &TextTokenizer,
     options: &RenderOptions,
     pair: &Pair,
-) -> Result<PairTokens, Problem> {
+) -> Result<PairTokens, Diagnostic> {
     let (prompt_text, prompt_ids) = encode(template, tokenizer, options, &pair.prompt, true)?;
     let mut answers = Vec::new();
     for side in [Side::Chosen, Side::Rejected] {
@@ -77,7 +77,7 @@ fn not_a_prefix(
     text: &str,
     prompt_ids: &[u32],
     ids: &[u32],
-) -> Problem {
+) -> Diagnostic {
     let path = side.as_str();
     let common = prompt_text.bytes().zip(text.bytes()).take_while(|(a, b)| a == b).count();
     if common < prompt_text.len() {
@@ -86,8 +86,8 @@ fn not_a_prefix(
             let end = floor_char_boundary(s, (at + 40).min(s.len()));
             format!("{:?}", &s[at..end])
         };
-        return Problem::new(
-            "prompt_not_prefix",
+        return Diagnostic::error(
+            Code::PromptNotPrefix,
             path,
             format!(
                 "the template renders the prompt alone differently from the prompt followed by the {path} answer: \
@@ -103,8 +103,8 @@ fn not_a_prefix(
         Some(&id) => format!("{:?} ({id})", tokenizer.id_to_token(id).unwrap_or_default()),
         None => "nothing".to_string(),
     };
-    Problem::new(
-        "prompt_not_prefix",
+    Diagnostic::error(
+        Code::PromptNotPrefix,
         path,
         format!(
             "the prompt's text is a prefix of prompt + {path}, but its tokens are not: token {k} is {} in the prompt \

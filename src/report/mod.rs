@@ -15,6 +15,8 @@ use std::fmt::Write as _;
 pub use rows::{decode_inert, RowView, TokenText};
 use svg::{Bar, Bins, Marker};
 
+use crate::diagnostic::{Code, Diagnostic, Severity};
+
 /// HTML-escape `text` (element content and quoted attributes).
 pub fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -45,8 +47,7 @@ pub fn esc_into(text: &str, out: &mut String) {
 pub struct ViolationRef {
     pub row: usize,
     pub id: String,
-    pub code: &'static str,
-    pub message: String,
+    pub violation: Diagnostic,
 }
 
 /// Section 1: what check-mask counts.
@@ -94,10 +95,7 @@ pub struct FindingRef {
     pub id: Option<String>,
     /// The first row the record became, when that row is shown.
     pub row: Option<usize>,
-    pub code: &'static str,
-    pub severity: &'static str,
-    pub path: String,
-    pub message: String,
+    pub finding: Diagnostic,
 }
 
 /// The whole page's data; rows already written as HTML ([`RowView::write_html`]).
@@ -230,17 +228,17 @@ impl Page {
             m.unreadable
         );
         if !m.violations.is_empty() {
-            let mut by_code: BTreeMap<&str, usize> = BTreeMap::new();
+            let mut by_code: BTreeMap<Code, usize> = BTreeMap::new();
             for v in &m.violations {
-                *by_code.entry(v.code).or_default() += 1;
+                *by_code.entry(v.violation.code).or_default() += 1;
             }
             let codes: Vec<String> = by_code.iter().map(|(c, n)| format!("<code>{c}</code> {n}")).collect();
             let _ = write!(s, "<h3>Violations</h3><p>{}</p><ul id=violations>", codes.join(" · "));
             for v in &m.violations {
                 let _ = write!(s, "<li><a href=#r{}>", v.row);
                 esc_into(&v.id, s);
-                let _ = write!(s, "</a> <code>{}</code> ", v.code);
-                esc_into(&v.message, s);
+                let _ = write!(s, "</a> <code>{}</code> ", v.violation.code);
+                esc_into(&v.violation.message, s);
                 s.push_str("</li>");
             }
             s.push_str("</ul>");
@@ -318,9 +316,9 @@ impl Page {
 
     fn write_findings(&self, findings: &[FindingRef], s: &mut String) {
         let _ = write!(s, "<h2 id=findings>Validation findings</h2>");
-        let mut by_code: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        let mut by_code: BTreeMap<(Severity, Code), usize> = BTreeMap::new();
         for f in findings {
-            *by_code.entry((f.severity, f.code)).or_default() += 1;
+            *by_code.entry((f.finding.severity, f.finding.code)).or_default() += 1;
         }
         if findings.is_empty() {
             s.push_str("<p>none</p>");
@@ -328,7 +326,7 @@ impl Page {
         }
         s.push_str("<table id=finding-codes><tr><th>code</th><th>severity</th><th>findings</th></tr>");
         for ((severity, code), n) in &by_code {
-            let class = if *severity == "error" { " class=bad" } else { "" };
+            let class = if *severity == Severity::Error { " class=bad" } else { "" };
             let _ = write!(s, "<tr><td><code>{code}</code></td><td{class}>{severity}</td><td class=n>{n}</td></tr>");
         }
         s.push_str("</table><table id=finding-list><tr><th>where</th><th>id</th><th>severity</th><th>code</th><th>path</th><th>message</th></tr>");
@@ -345,7 +343,8 @@ impl Page {
                 }
                 None => esc_into(id, s),
             }
-            let class = if f.severity == "error" { " class=bad" } else { "" };
+            let f = &f.finding;
+            let class = if f.is_error() { " class=bad" } else { "" };
             let _ = write!(s, "</td><td{class}>{}</td><td><code>{}</code></td><td><code>", f.severity, f.code);
             esc_into(&f.path, s);
             s.push_str("</code></td><td>");
@@ -462,8 +461,7 @@ mod tests {
                 violations: vec![ViolationRef {
                     row: 1,
                     id: "x\"y".into(),
-                    code: "no_supervised_tokens",
-                    message: "m".into(),
+                    violation: Diagnostic::error(Code::NoSupervisedTokens, "", "m"),
                 }],
                 ..Summary::default()
             },

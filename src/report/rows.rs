@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::esc_into;
-use crate::check::{Turn, Violation};
+use crate::check::Turn;
+use crate::diagnostic::Diagnostic;
 use crate::tokenize::TextTokenizer;
 
 /// Rows longer than this have their history (the turns before the last user turn) collapsed.
@@ -123,7 +124,7 @@ pub struct RowView<'a> {
     pub turns: Option<&'a [Turn]>,
     /// Assistant turns (0-based) kept without loss on purpose.
     pub no_loss_turns: &'a [usize],
-    pub violations: &'a [Violation],
+    pub violations: &'a [Diagnostic],
 }
 
 /// A stretch of the row shown as one block.

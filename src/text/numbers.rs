@@ -33,15 +33,9 @@ impl Number {
 /// The numbers written in `text`, in order; a scaled one (`1.2M`) gives its written value and then
 /// its scaled one.
 pub fn numbers(text: &str) -> Vec<Number> {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    each_digit_run(text, |chars, start| {
+        let mut i = start;
         let mut digits = String::new();
         while i < chars.len() {
             let c = chars[i];
@@ -61,7 +55,7 @@ pub fn numbers(text: &str) -> Vec<Number> {
                 break;
             }
         }
-        let Ok(mut value) = digits.parse::<f64>() else { continue };
+        let Ok(mut value) = digits.parse::<f64>() else { return i };
         let joined = |at: Option<usize>, digit_at: Option<usize>| {
             at.and_then(|a| chars.get(a)).is_some_and(|c| matches!(c, ':' | '/' | '-'))
                 && digit_at.and_then(|d| chars.get(d)).is_some_and(char::is_ascii_digit)
@@ -83,7 +77,8 @@ pub fn numbers(text: &str) -> Vec<Number> {
         if scale != 1.0 {
             out.push(Number { value: value * scale, step: step * scale, in_literal });
         }
-    }
+        i
+    });
     out
 }
 
@@ -94,15 +89,9 @@ pub fn values(text: &str) -> Vec<f64> {
 
 /// Dates, times and ranges: digit groups joined by `:` `/` `-` (`07:56`, `2026-12-19`, `12/03`).
 pub fn literals(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        if !chars[i].is_ascii_digit() {
-            i += 1;
-            continue;
-        }
-        let start = i;
+    each_digit_run(text, |chars, start| {
+        let mut i = start;
         let mut joined = false;
         while i < chars.len() {
             if chars[i].is_ascii_digit() {
@@ -119,8 +108,23 @@ pub fn literals(text: &str) -> Vec<String> {
         if joined {
             out.push(chars[start..i].iter().collect());
         }
-    }
+        i
+    });
     out
+}
+
+/// Call `read(chars, start)` at each digit that starts a run; it reads the run and returns where
+/// the scan goes on.
+fn each_digit_run(text: &str, mut read: impl FnMut(&[char], usize) -> usize) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit() {
+            i = read(&chars, i).max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// Other ways people write an ISO date (`2026-12-03`): "december 3", "3 dec", "12/03".

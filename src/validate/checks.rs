@@ -11,8 +11,8 @@ use serde_json::Value;
 
 use super::locate::{preview, Paths};
 use super::schema::ToolSet;
-use super::Finding;
 use crate::conversation::{Arguments, Conversation, Role, ToolCall};
+use crate::diagnostic::{Code, Diagnostic};
 
 /// Where a call came from; ingest always records it, the fallback is for hand-built conversations.
 pub(super) fn call_origin(call: &ToolCall, message: usize, index: usize) -> String {
@@ -41,7 +41,7 @@ pub(super) fn parsed_arguments(call: &ToolCall) -> Result<Value, String> {
 }
 
 /// `unknown_tool`, `call_without_tools`, `arguments_not_json`, `arguments_schema`.
-pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths, out: &mut Vec<Finding>) {
+pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths, out: &mut Vec<Diagnostic>) {
     let offered: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     for (i, message) in conversation.messages.iter().enumerate() {
         for (j, call) in message.tool_calls.iter().enumerate() {
@@ -51,8 +51,8 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
                 // A call whose name could not be read: ingest reported it at the name.
             } else if tools.is_empty() {
                 out.push(
-                    Finding::error(
-                        "call_without_tools",
+                    Diagnostic::error(
+                        Code::CallWithoutTools,
                         &origin,
                         format!(
                             "call to `{}` but the record offers no tools (give them in `tools` or with --tools)",
@@ -63,8 +63,8 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
                 );
             } else if tool.is_none() {
                 out.push(
-                    Finding::error(
-                        "unknown_tool",
+                    Diagnostic::error(
+                        Code::UnknownTool,
                         &origin,
                         format!(
                             "call to `{}`, which is not among the record's tools ({})",
@@ -81,8 +81,12 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
                 Err(_) if tool.is_some_and(|t| t.raw_code) => continue,
                 Err(e) => {
                     out.push(
-                        Finding::error("arguments_not_json", &args_path, format!("string arguments are not JSON: {e}"))
-                            .at_step(i),
+                        Diagnostic::error(
+                            Code::ArgumentsNotJson,
+                            &args_path,
+                            format!("string arguments are not JSON: {e}"),
+                        )
+                        .at_step(i),
                     );
                     continue;
                 }
@@ -91,8 +95,8 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
             if !arguments.is_object() {
                 if !tool.raw_code {
                     out.push(
-                        Finding::error(
-                            "arguments_schema",
+                        Diagnostic::error(
+                            Code::ArgumentsSchema,
                             &args_path,
                             format!("arguments must be a JSON object of named values, found {}", preview(&arguments)),
                         )
@@ -103,8 +107,12 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
             }
             for (sub, problem) in tool.violations(&arguments) {
                 out.push(
-                    Finding::error("arguments_schema", below(&args_path, &sub), format!("`{}`: {problem}", call.name))
-                        .at_step(i),
+                    Diagnostic::error(
+                        Code::ArgumentsSchema,
+                        below(&args_path, &sub),
+                        format!("`{}`: {problem}", call.name),
+                    )
+                    .at_step(i),
                 );
             }
         }
@@ -114,7 +122,7 @@ pub(super) fn calls(conversation: &Conversation, tools: &ToolSet, paths: &Paths,
 /// `role_order` (a result no call waits for, a call id that matches no call), `result_count_mismatch`
 /// (calls whose results are missing when the conversation moves on), `empty_turn` (an assistant
 /// message with nothing in it). `unfinished` is ingest's warning, made once for every input format.
-pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
+pub(super) fn order(conversation: &Conversation, out: &mut Vec<Diagnostic>) {
     let messages = &conversation.messages;
     // Calls still waiting for a result: (id, name), and the message that made them.
     let mut pending: VecDeque<(Option<String>, String)> = VecDeque::new();
@@ -127,10 +135,10 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
                  results: usize,
                  bundled: bool,
                  next: &str,
-                 out: &mut Vec<Finding>| {
+                 out: &mut Vec<Diagnostic>| {
         if let (false, Some(c)) = (pending.is_empty(), caller) {
-            out.push(Finding::error(
-                "result_count_mismatch",
+            out.push(Diagnostic::error(
+                Code::ResultCountMismatch,
                 &messages[c].origin,
                 format!(
                     "{} call(s) but {results} result(s) before the next {next} message: the calls cannot all be paired{}",
@@ -156,8 +164,8 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
                     && message.reasoning.as_deref().is_none_or(|r| r.trim().is_empty());
                 if empty {
                     out.push(
-                        Finding::error(
-                            "empty_turn",
+                        Diagnostic::error(
+                            Code::EmptyTurn,
                             &message.origin,
                             "an assistant message with no content, reasoning or call",
                         )
@@ -177,7 +185,7 @@ pub(super) fn order(conversation: &Conversation, out: &mut Vec<Finding>) {
                 if let Some(problem) =
                     pair(&mut pending, message.tool_call_id.as_deref(), message.name.as_deref(), caller)
                 {
-                    out.push(Finding::error("role_order", &message.origin, problem));
+                    out.push(Diagnostic::error(Code::RoleOrder, &message.origin, problem));
                 }
             }
         }
@@ -245,7 +253,7 @@ fn pair(
 }
 
 /// `duplicate_call`: the same tool with the same arguments again within one user turn.
-pub(super) fn duplicates(conversation: &Conversation, out: &mut Vec<Finding>) {
+pub(super) fn duplicates(conversation: &Conversation, out: &mut Vec<Diagnostic>) {
     for turn in conversation.user_turns() {
         let mut seen: HashMap<(String, String), String> = HashMap::new();
         for i in turn {
@@ -260,8 +268,8 @@ pub(super) fn duplicates(conversation: &Conversation, out: &mut Vec<Finding>) {
                 let origin = call_origin(call, i, j);
                 match seen.get(&(call.name.clone(), arguments.clone())) {
                     Some(first) => out.push(
-                        Finding::warning(
-                            "duplicate_call",
+                        Diagnostic::warning(
+                            Code::DuplicateCall,
                             &origin,
                             format!("`{}` again with the same arguments as at {first}", call.name),
                         )
@@ -333,7 +341,7 @@ pub(super) fn control_tokens(text: &str) -> Vec<String> {
 }
 
 /// `special_token_text`: control tokens in message text or tool schemas.
-pub(super) fn special_tokens(conversation: &Conversation, paths: &Paths, out: &mut Vec<Finding>) {
+pub(super) fn special_tokens(conversation: &Conversation, paths: &Paths, out: &mut Vec<Diagnostic>) {
     for (i, message) in conversation.messages.iter().enumerate() {
         let found = control_tokens(&message.content);
         if found.is_empty() {
@@ -344,8 +352,8 @@ pub(super) fn special_tokens(conversation: &Conversation, paths: &Paths, out: &m
         } else {
             ""
         };
-        let mut finding = Finding::warning(
-            "special_token_text",
+        let mut finding = Diagnostic::warning(
+            Code::SpecialTokenText,
             paths.content(&message.origin),
             format!(
                 "{} text contains {}: encoded with the rest of the row it becomes a real control token (masking and injection hazard).{supervised}",
@@ -361,8 +369,8 @@ pub(super) fn special_tokens(conversation: &Conversation, paths: &Paths, out: &m
     for (i, tool) in conversation.tools.iter().enumerate() {
         let found = control_tokens(&tool.to_string());
         if !found.is_empty() {
-            out.push(Finding::warning(
-                "special_token_text",
+            out.push(Diagnostic::warning(
+                Code::SpecialTokenText,
                 format!("tools[{i}]"),
                 format!("tool schema contains {}, rendered into the system prompt", found.join(", ")),
             ));

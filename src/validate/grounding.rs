@@ -12,8 +12,8 @@ use serde_json::Value;
 use super::checks::{below, call_origin, parsed_arguments};
 use super::locate::{join_key, Paths};
 use super::schema::ToolSet;
-use super::Finding;
 use crate::conversation::{Conversation, Role};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::text::numbers::{iso_date_forms, values};
 use crate::text::salient::Salient;
 use crate::text::{cjk_bigrams, content_words, has_cjk, stem, words};
@@ -134,7 +134,7 @@ fn number_words(lower: &str) -> Vec<f64> {
 }
 
 /// `ungrounded_argument` for every string or number argument of every call.
-pub(super) fn arguments(conversation: &Conversation, tools: &ToolSet, paths: &Paths, out: &mut Vec<Finding>) {
+pub(super) fn arguments(conversation: &Conversation, tools: &ToolSet, paths: &Paths, out: &mut Vec<Diagnostic>) {
     let mut context = Context::default();
     for (i, message) in conversation.messages.iter().enumerate() {
         match message.role {
@@ -163,8 +163,8 @@ pub(super) fn arguments(conversation: &Conversation, tools: &ToolSet, paths: &Pa
                         };
                         if !grounded {
                             out.push(
-                                Finding::warning(
-                                    "ungrounded_argument",
+                                Diagnostic::warning(
+                                    Code::UngroundedArgument,
                                     below(&args_path, &sub),
                                     format!(
                                         "`{}` gets {}, which appears nowhere in the system prompt, the user's messages or earlier tool results",
@@ -222,7 +222,7 @@ fn collect_schema_values<'s>(schema: &'s Value, out: &mut Vec<&'s Value>) {
 }
 
 /// `unused_result` for every turn whose final answer follows tool results.
-pub(super) fn results(conversation: &Conversation, out: &mut Vec<Finding>) {
+pub(super) fn results(conversation: &Conversation, out: &mut Vec<Diagnostic>) {
     let messages = &conversation.messages;
     for turn in conversation.user_turns() {
         let Some(last_tool) = messages[turn.clone()].iter().rposition(|m| m.role == Role::Tool) else { continue };
@@ -237,8 +237,8 @@ pub(super) fn results(conversation: &Conversation, out: &mut Vec<Finding>) {
         if salient.used_by(&messages[answer].content) {
             continue;
         }
-        out.push(Finding::warning(
-            "unused_result",
+        out.push(Diagnostic::warning(
+            Code::UnusedResult,
             &messages[answer].origin,
             format!(
                 "the answer shares no value with this turn's tool results (which hold e.g. {}): it may ignore them",

@@ -3,7 +3,7 @@
 //! A trajectory can reach a right answer through a bad step (a tool that does not exist, a guessed
 //! argument, a result the answer ignores); training on it teaches the bad step. Validation reads the
 //! same [`Conversation`] that convert renders, so what it checks is exactly what would be trained, and
-//! every [`Finding`] points into the user's own file through the JSON path ingest recorded.
+//! every [`Diagnostic`] points into the user's own file through the JSON path ingest recorded.
 //!
 //! ```text
 //! schema     tool schemas: invalid ones, BFCL-style types normalized, compiled for arguments
@@ -18,110 +18,44 @@ mod grounding;
 mod locate;
 mod schema;
 
-use std::fmt;
-
 use serde_json::Value;
 
 use crate::conversation::{Conversation, Role};
-use crate::ingest::{self, IngestOptions, Ingested, Parsed, Problem};
+pub use crate::diagnostic::Severity;
+use crate::diagnostic::{Code, Diagnostic};
+use crate::ingest::{self, IngestOptions, Ingested, Parsed};
 use crate::source::RawRecord;
 
 pub use schema::ToolSet;
 
-/// How bad a finding is: errors make `validate` exit 1 and `convert --validate` reject the record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Severity {
-    Error,
-    Warning,
+/// A diagnostic as `trajkit validate --format json` writes it: located by file, line (none for a
+/// finding about the `--tools` file) and the record's id.
+#[derive(serde::Serialize)]
+pub struct LocatedDiagnostic<'a> {
+    pub file: &'a str,
+    pub line: Option<usize>,
+    pub id: Option<&'a str>,
+    #[serde(flatten)]
+    pub diagnostic: &'a Diagnostic,
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One located problem: a stable code, how bad it is, the JSON path into the record, and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    pub code: &'static str,
-    pub severity: Severity,
-    pub path: String,
-    pub message: String,
-    /// The assistant message (index into the conversation's messages) the finding is about, when it
-    /// is about one step: what `--mask-bad-steps` takes the loss off. `None` for record-level problems.
-    pub step: Option<usize>,
-}
-
-impl Finding {
-    pub fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding { code, severity: Severity::Error, path: path.into(), message: message.into(), step: None }
-    }
-
-    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Finding { code, severity: Severity::Warning, path: path.into(), message: message.into(), step: None }
-    }
-
-    /// Attach the finding to one assistant message.
-    pub fn at_step(mut self, index: usize) -> Self {
-        self.step = Some(index);
-        self
-    }
-
-    pub fn is_error(&self) -> bool {
-        self.severity == Severity::Error
-    }
-
-    fn problem(&self) -> Problem {
-        Problem::new(self.code, self.path.clone(), self.message.clone())
-    }
-}
-
-impl Finding {
-    /// The finding as `trajkit validate --format json` writes it: located by file, line (none for
-    /// a finding about the `--tools` file) and the record's id.
-    pub fn to_json(&self, file: &str, line: Option<usize>, id: Option<&str>) -> Value {
-        serde_json::json!({
-            "file": file,
-            "line": line,
-            "id": id,
-            "code": self.code,
-            "severity": self.severity.as_str(),
-            "path": self.path,
-            "message": self.message,
-        })
-    }
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}[{}]: {}", self.severity, self.code, self.message)
-        } else {
-            write!(f, "{}[{}] {}: {}", self.severity, self.code, self.path, self.message)
-        }
+impl LocatedDiagnostic<'_> {
+    /// The JSON line `validate --format json` prints.
+    pub fn json_line(&self) -> String {
+        serde_json::to_string(self).expect("a diagnostic serializes")
     }
 }
 
 /// Ingest warnings that validation derives again with more knowledge (the tool's schema, the exact
 /// path of the arguments, call ids), so they are not reported twice.
-const REDERIVED: &[&str] = &["unknown_tool", "call_without_tools", "arguments_not_json", "role_order"];
+const REDERIVED: &[Code] = &[Code::UnknownTool, Code::CallWithoutTools, Code::ArgumentsNotJson, Code::RoleOrder];
 
 /// What validation made of one record.
 #[derive(Debug, Clone)]
 pub struct RecordReport {
     /// The record's own `id`, when it has one.
     pub id: Option<String>,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Diagnostic>,
     /// The conversation, when the record converts (no structural problem).
     pub conversation: Option<Conversation>,
 }
@@ -143,7 +77,7 @@ impl Validator {
     /// A validator for records read with `ingest`, plus the findings about its `--tools` schemas
     /// (reported once, with paths into that file, rather than once per record). `tools_as_written`
     /// is that file's list before normalization, for paths; without it paths assume the OpenAI shape.
-    pub fn new(ingest: IngestOptions, tools_as_written: Option<&[Value]>) -> (Validator, Vec<Finding>) {
+    pub fn new(ingest: IngestOptions, tools_as_written: Option<&[Value]>) -> (Validator, Vec<Diagnostic>) {
         let mut findings = Vec::new();
         let default_tools =
             ingest.default_tools.as_ref().map(|tools| ToolSet::build(tools, tools_as_written, "", &mut findings));
@@ -163,16 +97,14 @@ impl Validator {
             Ok(parsed) => match crate::pairs::validate_pair(self, &parsed.value) {
                 Some(mut report) => {
                     let json_warnings =
-                        parsed.warnings.into_iter().map(|w| Finding::warning(w.code, w.path, w.message));
+                        parsed.warnings.into_iter().map(|w| Diagnostic::warning(w.code, w.path, w.message));
                     report.findings.splice(0..0, json_warnings);
                     report.findings.sort_by_key(|f| f.severity);
                     report
                 }
                 None => self.validate_parsed(parsed),
             },
-            Err(rejected) => {
-                RecordReport { id: rejected.id, findings: vec![error(rejected.problem)], conversation: None }
-            }
+            Err(rejected) => RecordReport { id: rejected.id, findings: vec![rejected.problem], conversation: None },
         }
     }
 
@@ -181,9 +113,9 @@ impl Validator {
     pub fn validate_parsed(&self, parsed: Parsed) -> RecordReport {
         let id = parsed.own_id();
         match parsed.ingest_recovering(&self.ingest) {
-            Err(rejected) => RecordReport { id, findings: vec![error(rejected.problem)], conversation: None },
+            Err(rejected) => RecordReport { id, findings: vec![rejected.problem], conversation: None },
             Ok((ingest::Recovered { ingested, errors }, record)) => {
-                let structural: Vec<Finding> = errors.into_iter().map(error).collect();
+                let structural: Vec<Diagnostic> = errors;
                 let mut checked = self.check(&record, &ingested);
                 checked.retain(|f| !repeats_structural(f, &structural));
                 let clean = structural.is_empty();
@@ -198,13 +130,13 @@ impl Validator {
 
     /// Check an ingested record. `record` is the parsed source, used to turn origins into exact
     /// paths (`messages[3].tool_calls[0].function.arguments`).
-    pub fn check(&self, record: &Value, ingested: &Ingested) -> Vec<Finding> {
+    pub fn check(&self, record: &Value, ingested: &Ingested) -> Vec<Diagnostic> {
         let conversation = &ingested.conversation;
-        let mut findings: Vec<Finding> = ingested
+        let mut findings: Vec<Diagnostic> = ingested
             .warnings
             .iter()
             .filter(|w| !REDERIVED.contains(&w.code))
-            .map(|w| Finding::warning(w.code, w.path.clone(), w.message.clone()))
+            .map(|w| Diagnostic::warning(w.code, w.path.clone(), w.message.clone()))
             .collect();
         let own_tools = record_tools(record);
         let record_set;
@@ -230,12 +162,13 @@ impl Validator {
     /// errors, or (with `mask_bad_steps`) keep it with the loss taken off the steps that have them,
     /// so the context stays true and the bad action is not learned. Validation warnings replace
     /// ingest's, so convert reports each problem once.
-    pub fn gate(&self, record: &Value, ingested: &mut Ingested, mask_bad_steps: bool) -> Result<(), Problem> {
+    pub fn gate(&self, record: &Value, ingested: &mut Ingested, mask_bad_steps: bool) -> Result<(), Diagnostic> {
         let findings = self.check(record, ingested);
-        let (errors, warnings): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(Finding::is_error);
+        let (errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            findings.into_iter().partition(Diagnostic::is_error);
         let maskable = mask_bad_steps
             && errors.iter().all(|f| {
-                f.step.and_then(|i| ingested.conversation.messages.get(i)).is_some_and(|m| m.role == Role::Assistant)
+                f.step().and_then(|i| ingested.conversation.messages.get(i)).is_some_and(|m| m.role == Role::Assistant)
             });
         if !errors.is_empty() && !maskable {
             let first = &errors[0];
@@ -243,18 +176,17 @@ impl Validator {
                 1 => String::new(),
                 n => format!(" (and {} more error(s))", n - 1),
             };
-            return Err(Problem::new(first.code, first.path.clone(), format!("{}{more}", first.message)));
+            return Err(Diagnostic::error(first.code, first.path.clone(), format!("{}{more}", first.message)));
         }
-        let mut problems: Vec<Problem> = warnings.iter().map(Finding::problem).collect();
-        for error in &errors {
-            if let Some(i) = error.step {
+        let mut kept = warnings;
+        for error in errors {
+            if let Some(i) = error.step() {
                 ingested.conversation.messages[i].train = false;
             }
-            let mut p = error.problem();
-            p.message = format!("step kept as context without loss: {}", p.message);
-            problems.push(p);
+            let message = format!("step kept as context without loss: {}", error.message);
+            kept.push(Diagnostic { message, ..error.as_warning() });
         }
-        ingested.warnings = problems;
+        ingested.warnings = kept;
         Ok(())
     }
 }
@@ -263,20 +195,15 @@ impl Validator {
 /// result count at the same step (ingest points at `tool_result`, the check at `assistant_tool`), a
 /// message left empty because what was in it could not be read, or calls that find no tools because
 /// the record's tools could not be read.
-fn repeats_structural(finding: &Finding, structural: &[Finding]) -> bool {
+fn repeats_structural(finding: &Diagnostic, structural: &[Diagnostic]) -> bool {
     let parent = |path: &str| path.rfind('.').map(|i| path[..i].to_string());
     structural.iter().any(|s| {
         s.path == finding.path
             || (s.code == finding.code && parent(&s.path).is_some() && parent(&s.path) == parent(&finding.path))
-            || (finding.code == "empty_turn" && s.path.starts_with(&format!("{}.", finding.path)))
-            || (finding.code == "call_without_tools"
+            || (finding.code == Code::EmptyTurn && s.path.starts_with(&format!("{}.", finding.path)))
+            || (finding.code == Code::CallWithoutTools
                 && (s.path.starts_with("tools") || s.path.starts_with("functions")))
     })
-}
-
-/// A problem that stops a record, as an error finding.
-fn error(problem: Problem) -> Finding {
-    Finding::error(problem.code, problem.path, problem.message)
 }
 
 /// The record's own tools as written (an array, or a JSON string holding one), for locating
@@ -305,7 +232,7 @@ mod tests {
     fn validate(record: Value) -> Vec<(&'static str, String)> {
         let (validator, _) = Validator::new(IngestOptions::default(), None);
         let record = RawRecord::from_text("t.jsonl", 1, 0, record.to_string());
-        validator.validate(&record).findings.into_iter().map(|f| (f.code, f.path)).collect()
+        validator.validate(&record).findings.into_iter().map(|f| (f.code.as_str(), f.path)).collect()
     }
 
     #[test]
@@ -354,7 +281,7 @@ mod tests {
              "assistant_answer": "r"}]});
         let mut ingested = ingest::ingest_value(record.clone(), "x", &IngestOptions::default()).unwrap();
         let err = validator.gate(&record, &mut ingested.clone(), false).unwrap_err();
-        assert_eq!((err.code, err.path.as_str()), ("unknown_tool", "turns[0].steps[0].assistant_tool"));
+        assert_eq!((err.code.as_str(), err.path.as_str()), ("unknown_tool", "turns[0].steps[0].assistant_tool"));
         validator.gate(&record, &mut ingested, true).unwrap();
         let train: Vec<bool> = ingested.conversation.messages.iter().map(|m| m.train).collect();
         assert_eq!(train, [true, false, true, true, true, true]);

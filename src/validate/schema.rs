@@ -12,7 +12,7 @@ use jsonschema::paths::LocationSegment;
 use serde_json::{Map, Value};
 
 use super::locate::{join_key, preview};
-use super::Finding;
+use crate::diagnostic::{Code, Diagnostic};
 
 /// A tool the record offers, ready to check calls against.
 pub struct Tool {
@@ -35,7 +35,7 @@ impl ToolSet {
     /// Check and compile `tools` (OpenAI shape, as ingest normalized them). `source` is the same list
     /// as written, to tell bare schemas from wrapped ones in paths; `prefix` names the list (`tools`,
     /// or `""` for a `--tools` file whose top level is the list).
-    pub fn build(tools: &[Value], source: Option<&[Value]>, prefix: &str, findings: &mut Vec<Finding>) -> ToolSet {
+    pub fn build(tools: &[Value], source: Option<&[Value]>, prefix: &str, findings: &mut Vec<Diagnostic>) -> ToolSet {
         let mut set = ToolSet { tools: Vec::new() };
         for (i, tool) in tools.iter().enumerate() {
             let base = if prefix.is_empty() { format!("[{i}]") } else { format!("{prefix}[{i}]") };
@@ -43,8 +43,8 @@ impl ToolSet {
             let function_path = if wrapped { format!("{base}.function") } else { base.clone() };
             if let Some(tool) = build_tool(tool, &base, &function_path, findings) {
                 if set.get(&tool.name).is_some() {
-                    findings.push(Finding::error(
-                        "invalid_tool_schema",
+                    findings.push(Diagnostic::error(
+                        Code::InvalidToolSchema,
                         join_key(&function_path, "name"),
                         format!("a second tool named `{}`: calls to it are ambiguous", tool.name),
                     ));
@@ -109,7 +109,7 @@ impl Tool {
     }
 }
 
-fn build_tool(tool: &Value, base: &str, function_path: &str, findings: &mut Vec<Finding>) -> Option<Tool> {
+fn build_tool(tool: &Value, base: &str, function_path: &str, findings: &mut Vec<Diagnostic>) -> Option<Tool> {
     if tool.get("type").and_then(Value::as_str) == Some("code_interpreter") && tool.get("function").is_none() {
         return Some(Tool {
             name: "python".into(),
@@ -118,7 +118,7 @@ fn build_tool(tool: &Value, base: &str, function_path: &str, findings: &mut Vec<
             raw_code: true,
         });
     }
-    let invalid = |path: String, message: String| Finding::error("invalid_tool_schema", path, message);
+    let invalid = |path: String, message: String| Diagnostic::error(Code::InvalidToolSchema, path, message);
     let Some(function) = tool.get("function").and_then(Value::as_object) else {
         findings.push(invalid(
             base.to_string(),
@@ -159,8 +159,8 @@ fn build_tool(tool: &Value, base: &str, function_path: &str, findings: &mut Vec<
     if !changes.is_empty() {
         let shown: Vec<&str> = changes.iter().take(4).map(String::as_str).collect();
         let more = if changes.len() > 4 { format!(" and {} more", changes.len() - 4) } else { String::new() };
-        findings.push(Finding::warning(
-            "nonstandard_schema",
+        findings.push(Diagnostic::warning(
+            Code::NonstandardSchema,
             params_path.clone(),
             format!("not JSON Schema, normalized for checking: {}{more}", shown.join("; ")),
         ));
@@ -351,7 +351,7 @@ mod tests {
             tools.as_array().unwrap().iter().cloned().map(crate::conversation::normalize_tool).collect();
         let mut findings = Vec::new();
         let set = ToolSet::build(&tools, Some(&tools), "tools", &mut findings);
-        (set, findings.into_iter().map(|f| (f.code, f.path)).collect())
+        (set, findings.into_iter().map(|f| (f.code.as_str(), f.path)).collect())
     }
 
     #[test]

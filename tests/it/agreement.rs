@@ -19,8 +19,12 @@ fn validate_flags_exactly_the_gold_answers_eval_calls_ungrounded() {
         for record in RecordReader::open(path, 0).expect("fixture") {
             let record = record.expect("readable");
             let report = validator.validate(&record);
-            let warned: Vec<&str> =
-                report.findings.iter().filter(|f| f.code == "unused_result").map(|f| f.path.as_str()).collect();
+            let warned: Vec<&str> = report
+                .findings
+                .iter()
+                .filter(|f| f.code.as_str() == "unused_result")
+                .map(|f| f.path.as_str())
+                .collect();
             let conversation = report.conversation.clone().expect("fixture records convert");
             let turns = conversation.user_turns();
             for task in tasks(conversation, &cache) {

@@ -348,7 +348,7 @@ fn check_template(name: &str, template: &Path, training: Option<&Path>, family: 
             // without loss there.
             let typed_header = id == "control_tokens_typed_in_user_content"
                 && !found.is_empty()
-                && found.iter().all(|v| v.code == "assistant_turn_unsupervised");
+                && found.iter().all(|v| v.code.as_str() == "assistant_turn_unsupervised");
             // GLM writes no end-of-turn token: the next role token ends a turn (trajkit trains it),
             // but the row's final answer has none, and check-mask says so.
             let last = turns.iter().filter(|t| t.is_assistant()).count().saturating_sub(1);

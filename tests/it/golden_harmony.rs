@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
+use trajkit::diagnostic::Diagnostic;
 use trajkit::ingest::{ingest, IngestOptions};
 use trajkit::pipeline::{Converter, Expand};
 use trajkit::render::{load, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
@@ -331,7 +332,7 @@ fn refusals_name_the_problem() {
 }
 
 /// Lint one row the way `check-mask` does: from the ids alone.
-fn lint_row(tok: &TextTokenizer, row: &trajkit::emit::Row) -> Vec<trajkit::check::Violation> {
+fn lint_row(tok: &TextTokenizer, row: &trajkit::emit::Row) -> Vec<Diagnostic> {
     let grammar = trajkit::check::TurnGrammar::for_row("harmony", tok, &row.input_ids).unwrap();
     let turns = trajkit::check::turns(&row.input_ids, &grammar, tok);
     trajkit::check::lint(&row.assistant_masks, &turns, &row.info.no_loss_turns)
@@ -371,7 +372,7 @@ fn shared_samples_and_real_data_convert_and_lint_clean() {
     let vision = shared.join("real/functionary-tests/test_case_vision.json");
     let record = trajkit::source::RecordReader::open(vision.to_str().unwrap(), 0).unwrap().next().unwrap().unwrap();
     let err = default_converter().convert(&record).unwrap_err();
-    assert_eq!(err.problem.code, "image_content", "{err}");
+    assert_eq!(err.problem.code.as_str(), "image_content", "{err}");
 }
 
 /// The independent conformance vectors of ../shared (openai-harmony's ids and masks for 28
