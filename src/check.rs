@@ -5,6 +5,7 @@
 //! a bug in rendering or masking cannot hide itself here.
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::render::probe::TextGrammar;
 use crate::tokenize::TextTokenizer;
 
 /// How a template family delimits turns in token space.
@@ -197,21 +198,6 @@ pub fn turns(ids: &[u32], grammar: &TurnGrammar, tok: &TextTokenizer) -> Vec<Tur
         return merged;
     }
     out
-}
-
-/// A turn grammar in text, for templates whose turn markers are not control tokens of the tokenizer
-/// at hand (a model's template with another family's tokenizer, plain-text role markers). The
-/// markers come from probing the template ([`crate::render::probe::text_grammar`]), never from the
-/// spans it produced.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TextGrammar {
-    /// Text that opens a message, and the role it opens (`assistant` for the assistant's).
-    pub headers: Vec<(String, String)>,
-    /// Text that ends an assistant message.
-    pub ends: Vec<String>,
-    /// Text that closes a tool result written inside the assistant's turn, after which the
-    /// assistant goes on without a header of its own (Gemma 4's `<tool_response|>`).
-    pub resumes: Vec<String>,
 }
 
 /// Split token ids into turns by finding a [`TextGrammar`]'s markers in the decoded text; `None`

@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::check::{lint, row_turns, supervised_runs, TextGrammar};
+use crate::check::{lint, row_turns, supervised_runs};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::emit::RowInfo;
 use crate::pipeline::Converter;
+use crate::render::probe::TextGrammar;
 use crate::settings::{error_chain, ConvertSettings};
 use crate::source::RawRecord;
 use crate::tokenize::{TextTokenizer, TokenizerSource};

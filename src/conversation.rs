@@ -209,7 +209,7 @@ impl ToolCall {
         let arguments = match (&self.arguments, form) {
             (Arguments::Text(s), _) => Value::String(s.clone()),
             (Arguments::Json(v), ArgumentsForm::AsGiven) => v.clone(),
-            (Arguments::Json(v), ArgumentsForm::String) => Value::String(crate::render::pyjson::dumps(v)),
+            (Arguments::Json(v), ArgumentsForm::String) => Value::String(crate::pyjson::dumps(v)),
         };
         let mut function = Map::new();
         function.insert("name".into(), Value::String(self.name.clone()));

@@ -1,12 +1,11 @@
-//! The model families trajkit knows by name, in one table: which shipped template, embedded
-//! tokenizer and output format go together, and what each template does with reasoning.
+//! The model families trajkit knows by name, in one table: their names, the prompt that asks for
+//! an answer, and what each shipped template does with reasoning.
 //!
 //! `--template qwen3`, `--tokenizer gpt-oss`, `--parser harmony` and the Python keyword arguments
 //! all name a family; before this table each of the template, tokenizer and parser enums kept its
-//! own list of names (and `gptoss` was a parser but not a template).
-
-use crate::parse::Format;
-use crate::tokenize::Embedded;
+//! own list of names (and `gptoss` was a parser but not a template). The stages that know more about
+//! a family say it where they live ([`crate::tokenize::Embedded::of`],
+//! [`crate::parse::Format::of`]); this module depends on nothing.
 
 /// A model family with a template shipped in `templates/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,23 +37,6 @@ impl Family {
 
     pub fn name(self) -> &'static str {
         NAMES.iter().find(|(family, _)| *family == self).map_or("", |(_, names)| names[0])
-    }
-
-    /// The tokenizer the family's template is meant for.
-    pub fn tokenizer(self) -> Embedded {
-        match self {
-            Family::Qwen3 | Family::ChatMl => Embedded::Qwen3,
-            Family::Harmony => Embedded::GptOss,
-        }
-    }
-
-    /// The layout the family's models write their output in.
-    pub fn output_format(self) -> Format {
-        match self {
-            Family::Qwen3 => Format::Qwen3,
-            Family::ChatMl => Format::ChatMl,
-            Family::Harmony => Format::Harmony,
-        }
     }
 
     /// What the prompt ends with when the model is to answer.
@@ -98,11 +80,9 @@ mod tests {
     fn every_family_is_found_by_each_of_its_names() {
         for family in Family::ALL {
             assert_eq!(Family::parse(family.name()), Some(family));
-            assert_eq!(family.output_format().name(), family.name());
         }
         assert_eq!(Family::parse("gpt-oss"), Some(Family::Harmony));
         assert_eq!(Family::parse("gptoss"), Some(Family::Harmony));
         assert_eq!(Family::parse("llama3"), None);
-        assert_eq!(Family::Harmony.tokenizer().name(), "gpt-oss");
     }
 }

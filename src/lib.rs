@@ -22,7 +22,8 @@
 //!            case classification (tool_required, clarification, …) before any of that
 //! text       the text heuristics validate, eval and pairs share: numbers, salient values, phrases
 //! report     one self-contained HTML page: summary, case mix, histograms, rows token by token
-//! family     qwen3 / chatml / harmony by name: which template, tokenizer and output format go together
+//! family     qwen3 / chatml / harmony by name (their tokenizer and output format are said by tokenize and parse)
+//! hub, pyjson leaves: the local Hugging Face cache; Python's json.dumps (templates' tojson, argument strings)
 //! settings   what a user asks for (flags, Python keyword arguments) → converter, ingest options, reader
 //! pairs      DPO preference pairs: read them, synthesize them from trajectories, tokenize as TRL does
 //! ```
@@ -35,6 +36,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod eval;
 pub mod family;
+pub mod hub;
 pub mod ingest;
 pub mod mask;
 pub mod mix;
@@ -43,6 +45,7 @@ pub mod pairs;
 pub mod parquet_out;
 pub mod parse;
 pub mod pipeline;
+pub mod pyjson;
 pub mod render;
 pub mod report;
 pub mod settings;

@@ -273,7 +273,7 @@ impl Converter {
             starts.len(),
             fitted.input_ids.len()
         );
-        Ok(Fit::Row(fitted, Some(Diagnostic::error(Code::Truncated, "", message))))
+        Ok(Fit::Row(fitted, Some(Diagnostic::warning(Code::Truncated, "", message))))
     }
 
     /// A sample's row if it fits `limit`, else its length.

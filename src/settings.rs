@@ -7,16 +7,16 @@
 //! Error messages name the CLI's flags (`--tools PATH: not JSON`), which is what the binary has
 //! always printed; the Python package shows the same text.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::conversation::{normalize_tool, Message};
+use crate::conversation::normalize_tool;
 use crate::emit::EmitKind;
 use crate::eval::task::GoldSet;
-use crate::eval::{prediction, SchemaCache, Weights};
+use crate::eval::{OutputReader, SchemaCache, Weights};
 use crate::ingest::{AdpImages, AdpThought, CodeTool, IngestOptions, InputFormat};
-use crate::parse::{Format, ParseError};
+use crate::parse::Format;
 use crate::pipeline::{Converter, Expand, Truncate};
 use crate::render::load::{self, LoadError};
 use crate::render::{ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};
@@ -345,45 +345,16 @@ impl Default for OutputSettings {
     }
 }
 
-/// How model outputs are read: the parser, and the tokenizer for outputs given as ids (loaded on
-/// first use: text outputs never need it).
-pub struct Reader {
-    pub format: Format,
-    pub template: ChatTemplate,
-    pub render: RenderOptions,
-    tokenizer_source: Option<TokenizerSource>,
-    tokenizer: OnceLock<Result<TextTokenizer, String>>,
-}
-
-impl Reader {
-    pub fn new(settings: &OutputSettings) -> Result<Reader, SettingsError> {
-        let format = match &settings.parser {
+impl OutputSettings {
+    /// The reader of model outputs these settings describe.
+    pub fn reader(&self) -> Result<OutputReader, SettingsError> {
+        let format = match &self.parser {
             Some(name) => Format::parse(name).ok_or_else(|| SettingsError::Parser(name.clone()))?,
-            None => Format::for_template(&settings.template),
+            None => Format::for_template(&self.template),
         };
-        let resolved = resolve(&settings.template, None, settings.tokenizer.as_deref(), settings.date.as_deref())?;
-        Ok(Reader {
-            format,
-            template: resolved.template,
-            render: RenderOptions { date: resolved.date, ..Default::default() },
-            tokenizer_source: resolved.tokenizer,
-            tokenizer: OnceLock::new(),
-        })
-    }
-
-    pub fn tokenizer(&self) -> Result<&TextTokenizer, String> {
-        self.tokenizer
-            .get_or_init(|| match &self.tokenizer_source {
-                Some(source) => TextTokenizer::load(source).map_err(|e| e.to_string()),
-                None => Err("outputs given as token ids need a tokenizer: pass --tokenizer".into()),
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
-    /// Parse one output; `Err` when it cannot even be attempted (ids without a tokenizer).
-    pub fn parse(&self, output: &prediction::Output) -> Result<Result<Message, ParseError>, String> {
-        output.parse(self.format, || self.tokenizer())
+        let resolved = resolve(&self.template, None, self.tokenizer.as_deref(), self.date.as_deref())?;
+        let render = RenderOptions { date: resolved.date, ..Default::default() };
+        Ok(OutputReader::new(format, resolved.template, render, resolved.tokenizer))
     }
 }
 

@@ -29,7 +29,7 @@ use trajkit::ingest::{AdpImages, AdpOptions, AdpThought, IngestOptions};
 use trajkit::pipeline::{bytes_per_token, Converter, Expand, LengthLimit, Truncate};
 use trajkit::render::{HarmonyOptions, ReasoningEffort, ReasoningPolicy};
 use trajkit::settings::{
-    self, parse, parse_code_tool, parse_input_format, Choice, ConvertSettings, InputSettings, OutputSettings, Reader,
+    self, parse, parse_code_tool, parse_input_format, Choice, ConvertSettings, InputSettings, OutputSettings,
     TrainEmptyThink,
 };
 use trajkit::source::RawRecord;
@@ -252,7 +252,7 @@ fn validate(
             .map(|diagnostic| LocatedDiagnostic { file: tools_file, line: None, id: None, diagnostic }.json_line())
             .collect();
         let per_record = map_in_order(&pool, records, |record| {
-            let report = validator.validate(&record);
+            let report = trajkit::pairs::validate_record(&validator, &record);
             let line = Some(record.location.line);
             let (file, id) = (&*record.location.file, report.id.as_deref());
             report
@@ -332,7 +332,7 @@ impl Scorer {
         let gold: Option<String> = get(settings, "gold")?;
         let threads: usize = get(settings, "threads")?.unwrap_or(1);
         let scorer = py.detach(|| -> PyResult<ScoreProtocol> {
-            let reader = Reader::new(&output).map_err(settings_error)?;
+            let reader = output.reader().map_err(settings_error)?;
             // Loaded now rather than in the first reward call (only completions given as ids need it).
             let _ = reader.tokenizer();
             let weights = match (weights_json, weights_file) {

@@ -6,17 +6,18 @@ use std::collections::HashMap;
 use anyhow::{bail, Context as _, Result};
 use serde_json::{json, Value};
 
-use super::settings::{output_settings, read_gold, Reader, SHOWN};
+use super::settings::{output_settings, read_gold, SHOWN};
 use super::{Exit, Output};
 use crate::cli::{EvalArgs, ReportFormatArg};
 use trajkit::conversation::ArgumentsForm;
 use trajkit::eval::task::{prompt_text, GoldSet};
+use trajkit::eval::OutputReader;
 use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
 use trajkit::parse::ParseError;
 use trajkit::source::RecordReader;
 
 pub fn run(args: EvalArgs) -> Result<Exit> {
-    let reader = Reader::new(&output_settings(&args.output_flags))?;
+    let reader = output_settings(&args.output_flags).reader()?;
     let cache = SchemaCache::default();
     let gold = read_gold(&args.gold, &cache)?;
     let mut out = Output::open(args.output.as_deref())?;
@@ -147,7 +148,7 @@ fn describe(key: &Option<Key>) -> String {
 }
 
 /// Every gold turn's rendered prompt → its task, for predictions keyed by prompt.
-fn prompt_index(reader: &Reader, gold: &GoldSet) -> HashMap<String, usize> {
+fn prompt_index(reader: &OutputReader, gold: &GoldSet) -> HashMap<String, usize> {
     let mut index = HashMap::new();
     for (i, task) in gold.tasks.iter().enumerate() {
         if let Some(Ok(text)) = prompt_text(task, &reader.template, &reader.render, reader.format) {
@@ -158,7 +159,7 @@ fn prompt_index(reader: &Reader, gold: &GoldSet) -> HashMap<String, usize> {
 }
 
 /// `--prompts`: one line per gold turn with everything needed to generate and to score it.
-fn write_prompts(reader: &Reader, gold: &GoldSet, out: &mut Output) -> Result<Exit> {
+fn write_prompts(reader: &OutputReader, gold: &GoldSet, out: &mut Output) -> Result<Exit> {
     let mut failed = 0;
     for task in &gold.tasks {
         let prompt = match prompt_text(task, &reader.template, &reader.render, reader.format) {

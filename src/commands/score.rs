@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, BufReader, Read};
 
-use super::settings::{output_settings, read_gold, Reader};
+use super::settings::{output_settings, read_gold};
 use super::{Exit, Output};
 use crate::cli::ScoreArgs;
 use anyhow::{Context as _, Result};
@@ -13,7 +13,7 @@ use trajkit::eval::{SchemaCache, Weights};
 use trajkit::settings::read_weights;
 
 pub fn run(args: ScoreArgs) -> Result<Exit> {
-    let reader = Reader::new(&output_settings(&args.output_flags))?;
+    let reader = output_settings(&args.output_flags).reader()?;
     let weights = match &args.weights {
         Some(path) => read_weights(path)?,
         None => Weights::default(),

@@ -18,8 +18,6 @@ use trajkit::settings::{ConvertSettings, InputSettings, OutputSettings, Resolved
 use trajkit::source::RawRecord;
 use trajkit::validate::Validator;
 
-pub(crate) use trajkit::settings::Reader;
-
 pub use trajkit::batch::Selection;
 
 /// [`trajkit::batch::for_each_record`] with the commands' error type.

@@ -28,7 +28,7 @@ pub fn run(args: ValidateArgs) -> Result<Exit> {
             }
         }
     }
-    let work = |record: &trajkit::source::RawRecord| validator.validate(record);
+    let work = |record: &trajkit::source::RawRecord| trajkit::pairs::validate_record(&validator, record);
     for_each_record(&args.inputs, &pool, work, |record, report| {
         summary.add(&report);
         for finding in &report.findings {

@@ -15,9 +15,6 @@ pub enum CaseSource {
 
 /// The record's case and where it came from.
 pub fn case_of(c: &Conversation) -> (String, CaseSource) {
-    if let Some(case) = c.meta.get("case").and_then(|v| v.as_str()).map(str::trim).filter(|s| !s.is_empty()) {
-        return (case.to_string(), CaseSource::Field);
-    }
     let classification = classify(c);
     let source = if classification.explicit { CaseSource::Field } else { CaseSource::Inferred };
     (classification.case, source)

@@ -6,13 +6,13 @@
 use serde_json::{json, Map, Value};
 
 use super::task::{tasks, tasks_with_tools, GoldSet, Task};
+use super::OutputReader;
 use super::{judge, prediction, reward, Key, SchemaCache, Weights};
 use crate::ingest::{ingest_value, IngestOptions};
-use crate::settings::Reader;
 
 /// Everything a request is scored with; read once, shared by threads.
 pub struct Scorer {
-    pub reader: Reader,
+    pub reader: OutputReader,
     pub weights: Weights,
     pub cache: SchemaCache,
     /// `--gold`: turns that requests name by `id` and `turn` instead of carrying a `reference`.
@@ -20,7 +20,7 @@ pub struct Scorer {
 }
 
 impl Scorer {
-    pub fn new(reader: Reader, weights: Weights, gold: Option<GoldSet>, cache: SchemaCache) -> Scorer {
+    pub fn new(reader: OutputReader, weights: Weights, gold: Option<GoldSet>, cache: SchemaCache) -> Scorer {
         Scorer { reader, weights, cache, gold }
     }
 

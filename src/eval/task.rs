@@ -15,6 +15,7 @@ use super::tools::{SchemaCache, ToolSchemas};
 use crate::conversation::{Conversation, Message, Role};
 use crate::text::phrases::asks_for_information;
 use crate::text::salient::Salient;
+use crate::validate::cases::Case;
 
 /// What the reference does in this turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +89,8 @@ pub fn tasks(conversation: Conversation, cache: &SchemaCache) -> Vec<Task> {
 /// [`tasks`], with the offered tools already compiled (a reward server keeps them by their text).
 pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> Vec<Task> {
     let (case, case_source) = case_of(&conversation);
+    // A record's own `case` may name a kind of its own; only the known ones change what a turn is.
+    let known_case = Case::parse(&case);
     let conversation = Arc::new(conversation);
     let messages = &conversation.messages;
     let turns = conversation.user_turns();
@@ -109,9 +112,9 @@ pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> 
             TurnKind::Call
         } else if has_results {
             TurnKind::Answer
-        } else if case == "clarification" && asks_for_information(&m.content).is_some() {
+        } else if known_case == Some(Case::Clarification) && asks_for_information(&m.content).is_some() {
             TurnKind::Clarification
-        } else if matches!(case.as_str(), "unavailable_tool" | "irrelevant_tool") {
+        } else if matches!(known_case, Some(Case::UnavailableTool | Case::IrrelevantTool)) {
             TurnKind::Decline
         } else {
             TurnKind::Direct

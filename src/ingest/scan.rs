@@ -63,7 +63,7 @@ pub fn check_json(text: &str) -> JsonCheck {
                     }
                 };
                 if duplicate {
-                    check.warnings.push(Diagnostic::error(
+                    check.warnings.push(Diagnostic::warning(
                         Code::DuplicateKey,
                         path(&stack),
                         format!(

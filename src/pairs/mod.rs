@@ -128,6 +128,28 @@ pub fn is_pair_record(record: &Value) -> bool {
     ["prompt", "chosen", "rejected"].iter().all(|k| record.get(k).is_some())
 }
 
+/// What `trajkit validate` does with any record: a preference-pair record is checked side by side
+/// ([`validate_pair`]), with the JSON checks' warnings first; any other record is a trajectory
+/// ([`crate::validate::Validator::validate`]).
+pub fn validate_record(
+    validator: &crate::validate::Validator,
+    record: &crate::source::RawRecord,
+) -> crate::validate::RecordReport {
+    let parsed = match crate::ingest::parse(record) {
+        Ok(parsed) => parsed,
+        Err(_) => return validator.validate(record),
+    };
+    match validate_pair(validator, &parsed.value) {
+        Some(mut report) => {
+            let json_warnings = parsed.warnings.into_iter().map(Diagnostic::as_warning);
+            report.findings.splice(0..0, json_warnings);
+            report.findings.sort_by_key(|f| f.severity);
+            report
+        }
+        None => validator.validate_parsed(parsed),
+    }
+}
+
 /// `validate` on a pair record: both sides checked (the prompt's findings once, with the chosen
 /// side), paths into the pair. `None` when the record is not a pair record.
 pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> Option<crate::validate::RecordReport> {
@@ -144,13 +166,7 @@ pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> 
     let format = crate::parse::Format::for_template(template);
     let pair = match input::read_pair(record, "", &Default::default()) {
         Ok(pair) => pair,
-        Err(p) => {
-            return Some(RecordReport {
-                id,
-                findings: vec![Diagnostic::error(p.code, p.path, p.message)],
-                conversation: None,
-            })
-        }
+        Err(p) => return Some(RecordReport { id, findings: vec![p], conversation: None }),
     };
     let mut findings = check_side(validator, &pair, Side::Chosen, format);
     findings.extend(
@@ -188,7 +204,7 @@ pub fn check_side(
     };
     let mut findings = match crate::ingest::ingest_value(record.clone(), &pair.id, &Default::default()) {
         Ok(ingested) => validator.check(&record, &ingested),
-        Err(e) => vec![Diagnostic::error(e.0.code, e.0.path, e.0.message)],
+        Err(e) => vec![e.0],
     };
     findings.retain(|f| f.code != Code::Unfinished);
     for f in &mut findings {

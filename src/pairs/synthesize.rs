@@ -1077,7 +1077,7 @@ fn string_leaves(v: &Value, key: &str, out: &mut Vec<(String, String)>) {
 fn malformed_text(calls: &[ToolCall], rng: &mut Rng) -> String {
     let json = |c: &ToolCall| {
         let args = match &c.arguments {
-            Arguments::Json(v) => crate::render::pyjson::dumps(v),
+            Arguments::Json(v) => crate::pyjson::dumps(v),
             Arguments::Text(s) => s.clone(),
         };
         format!("{{\"name\": \"{}\", \"arguments\": {args}}}", c.name)
@@ -1092,7 +1092,7 @@ fn malformed_text(calls: &[ToolCall], rng: &mut Rng) -> String {
         1 => format!("<tool_call>\n{}", json(first)),
         _ => {
             let args = match &first.arguments {
-                Arguments::Json(v) => crate::render::pyjson::dumps(v),
+                Arguments::Json(v) => crate::pyjson::dumps(v),
                 Arguments::Text(s) => s.clone(),
             };
             format!("<function={}>{args}</function>", first.name)

@@ -45,18 +45,27 @@ impl Format {
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "hermes" => Some(Format::Hermes),
-            _ => Family::parse(name).map(Family::output_format),
+            _ => Family::parse(name).map(Format::of),
         }
     }
 
     /// The format of a `--template` value: a built-in's own, else the Hermes-style default.
     pub fn for_template(template: &str) -> Format {
-        Family::named(template).map_or(Format::Hermes, Family::output_format)
+        Family::named(template).map_or(Format::Hermes, Format::of)
+    }
+
+    /// The layout a family's models write their output in.
+    pub fn of(family: Family) -> Format {
+        match family {
+            Family::Qwen3 => Format::Qwen3,
+            Family::ChatMl => Format::ChatMl,
+            Family::Harmony => Format::Harmony,
+        }
     }
 
     /// The family whose models write this format (none for the Hermes-style default).
     pub fn family(self) -> Option<Family> {
-        Family::ALL.into_iter().find(|f| f.output_format() == self)
+        Family::ALL.into_iter().find(|&f| Format::of(f) == self)
     }
 
     pub fn name(self) -> &'static str {

@@ -78,7 +78,7 @@ pub fn dumped_tool(value: &Value) -> Option<Rc<str>> {
             let same = |item: &Value| item.downcast_object_ref::<ValueMap>().is_some_and(|m| std::ptr::eq(m, map));
             if let Some(at) = items.iter().position(same) {
                 let text = tools.dumped[at].get_or_init(|| {
-                    super::pyjson::dumps_template_value(value, &Default::default()).unwrap_or_default().into()
+                    crate::pyjson::dumps_template_value(value, &Default::default()).unwrap_or_default().into()
                 });
                 return Some(text.clone()).filter(|t| !t.is_empty());
             }

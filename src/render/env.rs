@@ -10,7 +10,7 @@
 use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error, ErrorKind};
 
-use super::pyjson::{dumps_template_value, dumps_with, DumpOptions};
+use crate::pyjson::{dumps_template_value, dumps_with, DumpOptions};
 
 pub const TRAIN_OPEN: char = '\u{FDD0}';
 pub const TRAIN_CLOSE: char = '\u{FDD1}';

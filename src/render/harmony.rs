@@ -14,7 +14,7 @@ use minijinja::{Environment, Error, ErrorKind};
 use serde_json::{Map, Value as Json};
 
 use super::env::RAISED;
-use super::pyjson::{dumps_with, DumpOptions};
+use crate::pyjson::{dumps_with, DumpOptions};
 
 /// The `Reasoning:` line of the system message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{hub, ChatTemplate, Date, RenderError};
+use super::{ChatTemplate, Date, RenderError};
 use crate::family::Family;
+use crate::hub;
 use crate::tokenize::{Embedded, TokenizerSource};
 
 /// A template ready to render, and the tokenizer that belongs with it when known.
@@ -48,7 +49,7 @@ pub fn load_with(spec: &str, options: LoadOptions<'_>) -> Result<LoadedTemplate,
     if let Some(builtin) = Family::named(spec) {
         let template = ChatTemplate::builtin(builtin, options.date)
             .map_err(|source| LoadError::Template { path: spec.into(), source })?;
-        return Ok(LoadedTemplate { template, tokenizer: Some(TokenizerSource::Embedded(builtin.tokenizer())) });
+        return Ok(LoadedTemplate { template, tokenizer: Some(TokenizerSource::Embedded(Embedded::of(builtin))) });
     }
     let path = resolve_path(spec)?;
     let found = find_sources(&path, options.variant)?;

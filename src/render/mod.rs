@@ -9,11 +9,9 @@ pub mod context;
 pub mod derive;
 pub mod env;
 pub mod harmony;
-pub mod hub;
 pub mod load;
 pub mod probe;
 pub mod pycompat;
-pub mod pyjson;
 
 use std::ops::Range;
 
@@ -129,7 +127,7 @@ pub struct ChatTemplate {
     /// user template's spans are derived (see [`derive`]).
     pub generation_tags: bool,
     /// The template's turn markers, probed once when first needed (see [`probe::text_grammar`]).
-    turn_markers: std::sync::OnceLock<crate::check::TextGrammar>,
+    turn_markers: std::sync::OnceLock<probe::TextGrammar>,
 }
 
 impl ChatTemplate {
@@ -169,7 +167,7 @@ impl ChatTemplate {
     }
 
     /// The template's turn markers as text: role headers and what ends an assistant message.
-    pub fn turn_markers(&self) -> &crate::check::TextGrammar {
+    pub fn turn_markers(&self) -> &probe::TextGrammar {
         self.turn_markers.get_or_init(|| probe::text_grammar(self))
     }
 

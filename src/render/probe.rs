@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use super::derive::{align_end, common_prefix, first_line, tag_at};
 use super::{split_markers, ChatTemplate, RenderError, RenderOptions};
-use crate::check::TextGrammar;
 use crate::conversation::{Arguments, Conversation, Message, Role, ToolCall};
 
 const USER: &str = "Probeuser1";
@@ -260,6 +259,21 @@ impl<'a> Prober<'a> {
         let rest = text[at..].trim_start();
         tag_at(rest).map(|n| rest[..n].to_string())
     }
+}
+
+/// A turn grammar in text, for templates whose turn markers are not control tokens of the tokenizer
+/// at hand (a model's template with another family's tokenizer, plain-text role markers). The
+/// markers come from probing the template ([`text_grammar`]), never from the spans it produced;
+/// `check` reads rows back with them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextGrammar {
+    /// Text that opens a message, and the role it opens (`assistant` for the assistant's).
+    pub headers: Vec<(String, String)>,
+    /// Text that ends an assistant message.
+    pub ends: Vec<String>,
+    /// Text that closes a tool result written inside the assistant's turn, after which the
+    /// assistant goes on without a header of its own (Gemma 4's `<tool_response|>`).
+    pub resumes: Vec<String>,
 }
 
 /// The template's turn markers as text: the header of each role and the end of an assistant

@@ -14,7 +14,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, Output, State};
 
-use super::pyjson::float_repr;
+use crate::pyjson::float_repr;
 
 /// Install the overrides on an environment.
 pub fn install(env: &mut Environment<'static>) {

@@ -13,6 +13,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::family::Family;
+
 /// A tokenizer that trajkit carries in its binary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Embedded {
@@ -26,12 +28,20 @@ impl Embedded {
     /// The tokenizer of the family a name stands for ([`crate::family`]): `qwen3` (and `chatml`),
     /// `gpt-oss` (and `gptoss`, `harmony`).
     pub fn parse(name: &str) -> Option<Embedded> {
-        crate::family::Family::parse(name).map(crate::family::Family::tokenizer)
+        Family::parse(name).map(Embedded::of)
     }
 
     /// [`Embedded::parse`], unless `value` is the path of a file or folder.
     pub fn named(value: &str) -> Option<Embedded> {
-        crate::family::Family::named(value).map(crate::family::Family::tokenizer)
+        Family::named(value).map(Embedded::of)
+    }
+
+    /// The tokenizer a family's template is meant for.
+    pub fn of(family: Family) -> Embedded {
+        match family {
+            Family::Qwen3 | Family::ChatMl => Embedded::Qwen3,
+            Family::Harmony => Embedded::GptOss,
+        }
     }
 
     pub fn name(self) -> &'static str {
@@ -63,12 +73,10 @@ impl TokenizerSource {
         match Embedded::parse(spec) {
             Some(e) if !Path::new(spec).exists() => TokenizerSource::Embedded(e),
             // `org/name[@revision]`: the snapshot folder in the local Hugging Face cache.
-            _ if !Path::new(spec).exists() && crate::render::hub::is_repo_id(spec) => {
-                match crate::render::hub::snapshot(spec) {
-                    Ok(dir) => TokenizerSource::Path(dir),
-                    Err(_) => TokenizerSource::Path(PathBuf::from(spec)),
-                }
-            }
+            _ if !Path::new(spec).exists() && crate::hub::is_repo_id(spec) => match crate::hub::snapshot(spec) {
+                Ok(dir) => TokenizerSource::Path(dir),
+                Err(_) => TokenizerSource::Path(PathBuf::from(spec)),
+            },
             _ => TokenizerSource::Path(PathBuf::from(spec)),
         }
     }
@@ -186,8 +194,8 @@ impl TextTokenizer {
                 };
                 read_maybe_gzipped(&file).map_err(|err| {
                     let spec = p.to_string_lossy();
-                    let message = match crate::render::hub::snapshot(&spec) {
-                        Err(hub) if !p.exists() && crate::render::hub::is_repo_id(&spec) => hub,
+                    let message = match crate::hub::snapshot(&spec) {
+                        Err(hub) if !p.exists() && crate::hub::is_repo_id(&spec) => hub,
                         _ => err.to_string(),
                     };
                     TokenizeError::Load { path: file.display().to_string(), message }

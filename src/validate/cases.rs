@@ -148,7 +148,7 @@ pub fn classify(conversation: &Conversation) -> Classification {
             Case::IrrelevantTool
         }
     };
-    let explicit = conversation.meta.get("case").and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    let explicit = conversation.meta.get("case").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
     if let Some(case) = explicit {
         evidence.insert(0, format!("explicit `case` field: {case}"));
     }

@@ -90,20 +90,11 @@ impl Validator {
     /// structural problems gets each as an error finding, and every check runs on what ingest could
     /// read of it.
     ///
-    /// A preference-pair record is checked side by side ([`crate::pairs::validate_pair`]), with the
-    /// JSON checks' warnings first. This is what `trajkit validate` does with each record.
+    /// This is what `trajkit validate` does with a trajectory; a preference-pair file goes through
+    /// [`crate::pairs::validate_record`], which checks each side with this validator.
     pub fn validate(&self, record: &RawRecord) -> RecordReport {
         match ingest::parse(record) {
-            Ok(parsed) => match crate::pairs::validate_pair(self, &parsed.value) {
-                Some(mut report) => {
-                    let json_warnings =
-                        parsed.warnings.into_iter().map(|w| Diagnostic::warning(w.code, w.path, w.message));
-                    report.findings.splice(0..0, json_warnings);
-                    report.findings.sort_by_key(|f| f.severity);
-                    report
-                }
-                None => self.validate_parsed(parsed),
-            },
+            Ok(parsed) => self.validate_parsed(parsed),
             Err(rejected) => RecordReport { id: rejected.id, findings: vec![rejected.problem], conversation: None },
         }
     }
@@ -132,12 +123,8 @@ impl Validator {
     /// paths (`messages[3].tool_calls[0].function.arguments`).
     pub fn check(&self, record: &Value, ingested: &Ingested) -> Vec<Diagnostic> {
         let conversation = &ingested.conversation;
-        let mut findings: Vec<Diagnostic> = ingested
-            .warnings
-            .iter()
-            .filter(|w| !REDERIVED.contains(&w.code))
-            .map(|w| Diagnostic::warning(w.code, w.path.clone(), w.message.clone()))
-            .collect();
+        let mut findings: Vec<Diagnostic> =
+            ingested.warnings.iter().filter(|w| !REDERIVED.contains(&w.code)).map(|w| w.clone().as_warning()).collect();
         let own_tools = record_tools(record);
         let record_set;
         let tools = match (&own_tools, &self.default_tools) {

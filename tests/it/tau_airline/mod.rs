@@ -10,35 +10,20 @@
 
 use serde_json::{json, Value};
 
+use crate::common::tau::Rng;
+
 pub const RECORDS: usize = 36;
 
-/// splitmix64 seeded from the record number.
-struct Rng(u64);
+/// Reservation and certificate codes: uppercase letters and digits (this generator's own alphabet,
+/// which keeps `fixtures/samples/tau_airline.jsonl` as it was written).
+fn code(rng: &mut Rng, len: usize) -> String {
+    const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
+    (0..len).map(|_| CHARS[rng.below(CHARS.len())] as char).collect()
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-    fn code(&mut self, len: usize) -> String {
-        const CHARS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789";
-        (0..len).map(|_| CHARS[self.below(CHARS.len())] as char).collect()
-    }
-    fn digits(&mut self, len: usize) -> String {
-        (0..len).map(|i| char::from(b'0' + (self.below(9) + usize::from(i == 0)) as u8)).collect()
-    }
+/// A number written with `len` digits, the first not zero.
+fn digits(rng: &mut Rng, len: usize) -> String {
+    (0..len).map(|i| char::from(b'0' + (rng.below(9) + usize::from(i == 0)) as u8)).collect()
 }
 
 const FIRST: &[&str] =
@@ -235,13 +220,13 @@ fn user(rng: &mut Rng) -> User {
     let last = rng.pick(LAST).to_string();
     let ascii = |s: &str| s.to_lowercase().replace(['é', 'ú'], "e").replace('ü', "u").replace('ñ', "n");
     User {
-        id: format!("{}_{}_{}", ascii(&first), ascii(&last), rng.digits(4)),
+        id: format!("{}_{}_{}", ascii(&first), ascii(&last), digits(rng, 4)),
         dob: format!("19{}-{:02}-{:02}", 50 + rng.below(50), 1 + rng.below(12), 1 + rng.below(28)),
         first,
         last,
         membership: rng.pick::<&str>(MEMBERSHIPS),
-        card: format!("credit_card_{}", rng.digits(7)),
-        gift: format!("gift_card_{}", rng.digits(7)),
+        card: format!("credit_card_{}", digits(rng, 7)),
+        gift: format!("gift_card_{}", digits(rng, 7)),
     }
 }
 
@@ -259,7 +244,7 @@ fn reservation(rng: &mut Rng, cabin: &'static str, insurance: bool, recent: bool
         _ => 320,
     };
     Reservation {
-        id: rng.code(6),
+        id: code(rng, 6),
         origin,
         destination,
         date: format!("2024-05-{:02}", 17 + rng.below(12)),
@@ -529,7 +514,7 @@ fn booking(u: &User, rng: &mut Rng) -> Vec<Value> {
             &u.card[u.card.len() - 4..]
         ),
     ));
-    let new_id = rng.code(6);
+    let new_id = code(rng, 6);
     let flights = json!([{"flight_number": f1, "date": date}, {"flight_number": f2, "date": date}]);
     turns.push(turn(
         "Yes, book it.",
@@ -662,7 +647,7 @@ fn compensation(u: &User, rng: &mut Rng) -> Vec<Value> {
             cabin_words(cabin)
         ),
     ));
-    let cert = format!("certificate_{}", rng.digits(7));
+    let cert = format!("certificate_{}", digits(rng, 7));
     turns.push(turn(
         "Yes please.",
         vec![step(
@@ -677,7 +662,7 @@ fn compensation(u: &User, rng: &mut Rng) -> Vec<Value> {
 
 /// Record number `n`.
 pub fn record(n: usize) -> Value {
-    let mut rng = Rng(0x7a_u64.wrapping_mul(n as u64 + 1) ^ 0x5eed);
+    let mut rng = Rng::at_state(0x7a_u64.wrapping_mul(n as u64 + 1) ^ 0x5eed);
     let u = user(&mut rng);
     let mut turns = match n % 6 {
         0 => cancel(&u, &mut rng),
