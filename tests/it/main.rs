@@ -18,6 +18,7 @@ mod eval;
 mod golden;
 mod golden_byo;
 mod golden_harmony;
+mod layout;
 mod pairs;
 mod parse;
 mod reliability;
