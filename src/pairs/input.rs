@@ -99,15 +99,19 @@ fn ingest_messages(
         record.insert("tools".into(), tools.clone());
     }
     let options = IngestOptions { format: Some(InputFormat::Messages), ..options.clone() };
-    let relocate = |path: &str| -> String {
-        match message_index(path) {
-            Some((i, rest)) if i >= prompt.len() => format!("{key}[{}]{rest}", i - prompt.len()),
-            Some((i, rest)) => format!("prompt[{i}]{rest}"),
-            None => path.to_string(),
-        }
-    };
+    let relocate = |path: &str| into_pair(path, prompt.len(), key);
     let from_side = |path: &str| message_index(path).is_some_and(|(i, _)| i >= prompt.len());
     ingest_side(record, &options, key, "no message", from_side, relocate)
+}
+
+/// A path into the joined `messages` of a prompt of `prompt_len` messages and one side, as a path
+/// into the pair record: `messages[1]…` → `prompt[1]…`, `messages[5]…` → `chosen[2]…`.
+pub(super) fn into_pair(path: &str, prompt_len: usize, side: &str) -> String {
+    match message_index(path) {
+        Some((i, rest)) if i >= prompt_len => format!("{side}[{}]{rest}", i - prompt_len),
+        Some((i, rest)) => format!("prompt[{i}]{rest}"),
+        None => path.to_string(),
+    }
 }
 
 /// `messages[12].tool_calls[0]` → (12, ".tool_calls[0]").

@@ -193,15 +193,7 @@ pub fn check_side(
     record.insert("tools".into(), Value::Array(conversation.tools.to_vec()));
     let record = Value::Object(record);
     let prompt_len = pair.prompt.messages.len();
-    let relocate = |path: &str| -> String {
-        let Some(rest) = path.strip_prefix("messages[") else { return path.to_string() };
-        let Some((n, tail)) = rest.split_once(']') else { return path.to_string() };
-        match n.parse::<usize>() {
-            Ok(i) if i >= prompt_len => format!("{}[{}]{tail}", side.as_str(), i - prompt_len),
-            Ok(i) => format!("prompt[{i}]{tail}"),
-            Err(_) => path.to_string(),
-        }
-    };
+    let relocate = |path: &str| input::into_pair(path, prompt_len, side.as_str());
     let mut findings = match crate::ingest::ingest_value(record.clone(), &pair.id, &Default::default()) {
         Ok(ingested) => validator.check(&record, &ingested),
         Err(e) => vec![e.0],
