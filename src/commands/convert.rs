@@ -4,12 +4,12 @@
 //! stderr and in `--report`; rejected records and over-long rows go to `--rejects` with their place.
 //! Files named with `-o`, `--rejects` and `--report` appear whole or not at all ([`StagedFile`]).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::json;
 
 use super::progress::Progress;
 use super::settings::{converter, for_each_selected_record, thread_pool, validation, Selection};
@@ -89,8 +89,8 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
                         *report.rejects_by_code.entry(row.problem.code).or_default() += 1;
                         say(format!("error: {} (row {}): {}", record.location, row.id, row.problem));
                         if let Some(rejects) = &mut rejects {
-                            let line = reject_line(record, "row", Some(&row.id), &row.problem, Some(row.length));
-                            writeln!(rejects, "{line}")?;
+                            let line = RejectLine::new(record, "row", Some(&row.id), &row.problem, Some(row.length));
+                            writeln!(rejects, "{}", serde_json::to_string(&line)?)?;
                         }
                     }
                     Ok(true)
@@ -102,8 +102,8 @@ pub fn run(args: ConvertArgs) -> Result<Exit> {
                     say(format!("error: {error}"));
                     if let Some(rejects) = &mut rejects {
                         let length = error.length.map(|n| n as usize);
-                        let line = reject_line(record, "record", error.id.as_deref(), &error.problem, length);
-                        writeln!(rejects, "{line}")?;
+                        let line = RejectLine::new(record, "record", error.id.as_deref(), &error.problem, length);
+                        writeln!(rejects, "{}", serde_json::to_string(&line)?)?;
                     }
                     if args.strict {
                         strict_stop = true;
@@ -194,27 +194,43 @@ struct Report {
 }
 
 /// One line of `--rejects`: where the record is, what is wrong, and the record as read.
-fn reject_line(
-    record: &RawRecord,
-    kind: &str,
-    id: Option<&str>,
-    problem: &Diagnostic,
+#[derive(Serialize)]
+struct RejectLine<'a> {
+    file: &'a str,
+    line: usize,
+    /// `record` (the whole record) or `row` (one per-turn row over `--max-length`).
+    kind: &'static str,
+    id: Option<&'a str>,
+    code: Code,
+    path: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     length: Option<usize>,
-) -> serde_json::Value {
-    let mut line = json!({
-        "file": &*record.location.file,
-        "line": record.location.line,
-        "kind": kind,
-        "id": id,
-        "code": problem.code,
-        "path": problem.path,
-        "message": problem.message,
-    });
-    if let Some(length) = length {
-        line["length"] = json!(length);
+    record: Cow<'a, str>,
+}
+
+impl<'a> RejectLine<'a> {
+    fn new(
+        record: &'a RawRecord,
+        kind: &'static str,
+        id: Option<&'a str>,
+        problem: &'a Diagnostic,
+        length: Option<usize>,
+    ) -> Self {
+        let location = &record.location;
+        let (code, path, message) = (problem.code, problem.path.as_str(), problem.message.as_str());
+        RejectLine {
+            file: &location.file,
+            line: location.line,
+            kind,
+            id,
+            code,
+            path,
+            message,
+            length,
+            record: record.original(),
+        }
     }
-    line["record"] = json!(record.original());
-    line
 }
 
 fn print_summary(report: &Report, template: &str, rows_differ: bool) {
