@@ -241,15 +241,24 @@ fn write_token_columns_slowly(ids: &[u32], masks: &[u8], out: &mut Vec<u8>) {
     list(out, &mut ids.iter().zip(masks).map(|(&id, &m)| (m == 1).then_some(id)));
 }
 
-/// The `tools` column: the tools' JSON text as a JSON string, remembered per tool set.
+/// The `tools` column of every row trajkit writes (convert's, pairs', eval's prompts): the tool
+/// schemas as one JSON text, so rows with different tools load as one Arrow column (TRAPS 7).
+pub fn tools_column(tools: &[Value]) -> String {
+    serde_json::to_string(tools).expect("JSON values serialize")
+}
+
+/// A `messages`-like column (`messages`, DPO's `prompt`/`chosen`/`rejected`, eval's `history`):
+/// each message in the training format, arguments in `form`.
+pub fn messages_column(messages: &[Message], form: ArgumentsForm, split_reasoning: bool) -> Value {
+    Value::Array(messages.iter().map(|m| m.to_json(form, split_reasoning)).collect())
+}
+
+/// [`tools_column`] as a JSON string literal, remembered per tool set.
 fn tools_text(tools: &Arc<Vec<Value>>) -> Rc<str> {
     thread_local! {
         static TEXTS: RefCell<ToolSetMemo<Rc<str>>> = const { RefCell::new(ToolSetMemo::new()) };
     }
-    let quoted = |tools: &[Value]| {
-        let text = serde_json::to_string(tools).expect("JSON values serialize");
-        serde_json::to_string(&text).expect("strings serialize").into()
-    };
+    let quoted = |tools: &[Value]| serde_json::to_string(&tools_column(tools)).expect("strings serialize").into();
     TEXTS.with(|memo| memo.borrow_mut().get_or_insert_with(tools, quoted))
 }
 

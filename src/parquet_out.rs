@@ -136,7 +136,7 @@ impl Group {
         self.labels.values().append_slice(&self.scratch);
         self.labels.append(true);
         self.messages.append_value(row.messages_text());
-        self.tools.append_value(serde_json::to_string(&*row.tools)?);
+        self.tools.append_value(crate::emit::tools_column(&row.tools));
         match row.meta.is_empty() {
             true => self.meta.append_null(),
             false => self.meta.append_value(serde_json::to_string(&row.meta)?),

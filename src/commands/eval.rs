@@ -10,6 +10,7 @@ use super::settings::{output_settings, read_gold, SHOWN};
 use super::{Exit, Output};
 use crate::cli::{EvalArgs, ReportFormatArg};
 use trajkit::conversation::ArgumentsForm;
+use trajkit::emit::{messages_column, tools_column};
 use trajkit::eval::task::{prompt_text, GoldSet};
 use trajkit::eval::OutputReader;
 use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
@@ -173,13 +174,13 @@ fn write_prompts(reader: &OutputReader, gold: &GoldSet, out: &mut Output) -> Res
                 continue;
             }
         };
-        let messages: Vec<Value> = task.history().iter().map(|m| m.to_json(ArgumentsForm::String, true)).collect();
+        let messages = messages_column(task.history(), ArgumentsForm::String, true);
         let line = json!({
             "id": task.id, "turn": task.turn, "case": task.case, "kind": task.kind.as_str(),
             "prompt": prompt,
             "history": messages,
             "reference": task.reference().to_json(ArgumentsForm::String, true).to_string(),
-            "tools": serde_json::to_string(&*task.conversation.tools).unwrap_or_default(),
+            "tools": tools_column(&task.conversation.tools),
         });
         if !out.line(&line.to_string())? {
             break;

@@ -73,15 +73,13 @@ impl Pair {
 
     /// The row in TRL's conversational preference format, plus the tokenized columns when given.
     pub fn to_row(&self, form: RowForm, tokens: Option<&PairTokens>) -> Value {
-        let messages = |ms: &[Message]| -> Value {
-            Value::Array(ms.iter().map(|m| m.to_json(form.arguments, form.split_reasoning)).collect())
-        };
+        let messages = |ms: &[Message]| crate::emit::messages_column(ms, form.arguments, form.split_reasoning);
         let mut row = Map::new();
         row.insert("id".into(), Value::String(self.id.clone()));
         row.insert("prompt".into(), messages(&self.prompt.messages));
         row.insert("chosen".into(), messages(&self.chosen));
         row.insert("rejected".into(), messages(&self.rejected));
-        row.insert("tools".into(), Value::String(serde_json::to_string(&*self.prompt.tools).expect("JSON serializes")));
+        row.insert("tools".into(), Value::String(crate::emit::tools_column(&self.prompt.tools)));
         row.insert("kind".into(), self.kind.clone().map_or(Value::Null, Value::String));
         if let Some(t) = tokens {
             let ids = |ids: &[u32]| Value::Array(ids.iter().map(|&i| Value::from(i)).collect());
