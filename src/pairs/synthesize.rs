@@ -412,143 +412,166 @@ fn answer_case(conversation: &Conversation, user: usize, at: usize) -> Case {
 }
 
 fn make(kind: Kind, point: &Point<'_>, format: Format, rng: &mut Rng) -> Result<Message, Skip> {
-    let chosen = point.chosen();
-    let calls = !chosen.tool_calls.is_empty();
-    let tools = &point.conversation.tools;
     match kind {
-        Kind::DirectAnswer => {
-            if !calls {
-                return Err(Skip::NotACall);
+        Kind::DirectAnswer => direct_answer(point, rng),
+        Kind::UnnecessaryCall | Kind::ForcedIrrelevantCall => needless_call(kind, point, rng),
+        Kind::GuessedArgument => guessed_argument(point, rng),
+        Kind::IgnoresResult => ignores_result(point, rng),
+        Kind::RepeatedCall => repeated_call(point, rng),
+        Kind::MalformedCall => malformed_call_move(point, format, rng),
+    }
+}
+
+/// `direct_answer`: the turn's final answer given at once, instead of the call that gets its values.
+fn direct_answer(point: &Point<'_>, rng: &mut Rng) -> Result<Message, Skip> {
+    let calls = !point.chosen().tool_calls.is_empty();
+    if !calls {
+        return Err(Skip::NotACall);
+    }
+    let answer = final_answer(point).ok_or(Skip::NoFinalAnswerInTurn)?;
+    // The results the call gets: a call whose results are all blank (`think`) adds
+    // nothing, so answering without it is no mistake.
+    let results = point.conversation.messages[point.at + 1..].iter().take_while(|m| m.role == Role::Tool);
+    if results.clone().count() > 0 && results.clone().all(|m| m.content.trim().is_empty()) {
+        return Err(Skip::CallReturnsNothing);
+    }
+    let (altered, _) = alter_numbers(&answer, &[], rng);
+    Ok(assistant_text(altered))
+}
+
+/// `unnecessary_call` and `forced_irrelevant_call`: a call where the chosen side answers, asks or
+/// declines without one.
+fn needless_call(kind: Kind, point: &Point<'_>, rng: &mut Rng) -> Result<Message, Skip> {
+    let tools = &point.conversation.tools;
+    let case = point.answer_case.ok_or(Skip::NotAnAnswer)?;
+    let direct = matches!(case, Case::NoTool | Case::IrrelevantTool);
+    // A direct answer in a record that calls tools elsewhere, or whose reasoning says no
+    // tool is needed: the tools are relevant, only not needed here.
+    let not_needed = direct && (point.record_calls || case == Case::NoTool);
+    let irrelevant = case == Case::UnavailableTool || (direct && !not_needed);
+    match kind {
+        Kind::UnnecessaryCall => {
+            if point.after_results {
+                return Err(Skip::FollowsToolResults);
             }
-            let answer = final_answer(point).ok_or(Skip::NoFinalAnswerInTurn)?;
-            // The results the call gets: a call whose results are all blank (`think`) adds
-            // nothing, so answering without it is no mistake.
-            let results = point.conversation.messages[point.at + 1..].iter().take_while(|m| m.role == Role::Tool);
-            if results.clone().count() > 0 && results.clone().all(|m| m.content.trim().is_empty()) {
-                return Err(Skip::CallReturnsNothing);
-            }
-            let (altered, _) = alter_numbers(&answer, &[], rng);
-            Ok(assistant_text(altered))
-        }
-        Kind::UnnecessaryCall | Kind::ForcedIrrelevantCall => {
-            let case = point.answer_case.ok_or(Skip::NotAnAnswer)?;
-            let direct = matches!(case, Case::NoTool | Case::IrrelevantTool);
-            // A direct answer in a record that calls tools elsewhere, or whose reasoning says no
-            // tool is needed: the tools are relevant, only not needed here.
-            let not_needed = direct && (point.record_calls || case == Case::NoTool);
-            let irrelevant = case == Case::UnavailableTool || (direct && !not_needed);
-            match kind {
-                Kind::UnnecessaryCall => {
-                    if point.after_results {
-                        return Err(Skip::FollowsToolResults);
-                    }
-                    match case {
-                        Case::Clarification => return Err(Skip::AnswerAsksForInformation),
-                        Case::UnavailableTool => return Err(Skip::AnswerDeclines),
-                        _ if !not_needed => return Err(Skip::ToolsIrrelevantToRecord),
-                        _ => {}
-                    }
-                }
-                _ if !irrelevant => {
-                    return Err(match case {
-                        Case::Clarification => Skip::AnswerAsksForInformation,
-                        _ => Skip::ToolsRelevantElsewhere,
-                    })
-                }
-                _ if point.after_results && case != Case::UnavailableTool => return Err(Skip::FollowsToolResults),
+            match case {
+                Case::Clarification => return Err(Skip::AnswerAsksForInformation),
+                Case::UnavailableTool => return Err(Skip::AnswerDeclines),
+                _ if !not_needed => return Err(Skip::ToolsIrrelevantToRecord),
                 _ => {}
             }
-            if tools.is_empty() {
-                return Err(Skip::NoToolsOffered);
-            }
-            // unnecessary_call: an earlier call of the record made again (a look-up a model really
-            // repeats). Both: a tool whose arguments the conversation already holds (the declined
-            // action done anyway: `cancel_reservation` with the reservation looked up before).
-            // Else an offered tool with arguments from the user's words.
-            let earlier =
-                point.conversation.messages[..point.at].iter().flat_map(|m| m.tool_calls.iter()).collect::<Vec<_>>();
-            if kind == Kind::UnnecessaryCall && !earlier.is_empty() {
-                let call = earlier[rng.below(earlier.len())];
-                let arguments = call.arguments.parsed().unwrap_or(Value::Object(Map::new()));
-                return Ok(call_message(call.name.clone(), arguments, rng));
-            }
-            if let Some((name, arguments)) = call_from_conversation(tools, &earlier, rng) {
-                return Ok(call_message(name, arguments, rng));
-            }
-            let tool = &tools[rng.below(tools.len())];
-            let arguments = arguments_from_text(tool, point.user_text(), rng);
-            Ok(call_message(tool_name(tool), arguments, rng))
         }
-        Kind::GuessedArgument => {
-            match point.answer_case {
-                None => return Err(Skip::NotAnAnswer),
-                Some(Case::Clarification) => {}
-                Some(_) => return Err(Skip::AnswerDoesNotAsk),
-            }
-            if tools.is_empty() {
-                return Err(Skip::NoToolsOffered);
-            }
-            let context = point.context_text();
-            let later = call_taking_the_reply(point, &context)?;
-            let tool = match later.and_then(|c| point.conversation.tool(&c.name)) {
-                Some(t) => t,
-                None => &tools[rng.below(tools.len())],
-            };
-            let arguments = guessed_arguments(tool, later, &context, rng)?;
-            Ok(call_message(tool_name(tool), arguments, rng))
+        _ if !irrelevant => {
+            return Err(match case {
+                Case::Clarification => Skip::AnswerAsksForInformation,
+                _ => Skip::ToolsRelevantElsewhere,
+            })
         }
-        Kind::IgnoresResult => {
-            if calls {
-                return Err(Skip::NotAnAnswer);
-            }
-            if !point.after_results {
-                return Err(Skip::NotAfterResults);
-            }
-            let results: Vec<&str> = point.conversation.messages[point.turn.start..point.at]
-                .iter()
-                .filter(|m| m.role == Role::Tool)
-                .map(|m| m.content.as_str())
-                .collect();
-            if results.iter().all(|r| cases::is_error_result(r)) {
-                return Err(Skip::EveryResultIsAnError);
-            }
-            let (altered, changed) = alter_numbers(&chosen.content, &result_numbers(&results), rng);
-            let (altered, swapped) = swap_result_words(&altered, &results, rng);
-            if !changed && !swapped {
-                return Err(Skip::AnswerRepeatsNoResultValue);
-            }
-            Ok(assistant_text(altered))
-        }
-        Kind::RepeatedCall => {
-            if !point.after_results {
-                return Err(Skip::NotAfterResults);
-            }
-            let previous = point.conversation.messages[point.turn.start..point.at]
-                .iter()
-                .rev()
-                .find(|m| m.role == Role::Assistant && !m.tool_calls.is_empty())
-                .ok_or(Skip::NotAfterResults)?;
-            let mut message = Message::new(Role::Assistant, "");
-            message.tool_calls = previous
-                .tool_calls
-                .iter()
-                .map(|c| ToolCall { id: c.id.as_ref().map(|_| rng.call_id()), origin: String::new(), ..c.clone() })
-                .collect();
-            if same_move(&message, chosen) {
-                return Err(Skip::ChosenRepeatsTheCall);
-            }
-            Ok(message)
-        }
-        Kind::MalformedCall => {
-            if !calls {
-                return Err(Skip::NotACall);
-            }
-            if format == Format::Harmony {
-                return Err(Skip::HarmonyCallsAreHeaders);
-            }
-            Ok(assistant_text(malformed_text(&chosen.tool_calls, rng)))
-        }
+        _ if point.after_results && case != Case::UnavailableTool => return Err(Skip::FollowsToolResults),
+        _ => {}
     }
+    if tools.is_empty() {
+        return Err(Skip::NoToolsOffered);
+    }
+    // unnecessary_call: an earlier call of the record made again (a look-up a model really
+    // repeats). Both: a tool whose arguments the conversation already holds (the declined
+    // action done anyway: `cancel_reservation` with the reservation looked up before).
+    // Else an offered tool with arguments from the user's words.
+    let earlier = point.conversation.messages[..point.at].iter().flat_map(|m| m.tool_calls.iter()).collect::<Vec<_>>();
+    if kind == Kind::UnnecessaryCall && !earlier.is_empty() {
+        let call = earlier[rng.below(earlier.len())];
+        let arguments = call.arguments.parsed().unwrap_or(Value::Object(Map::new()));
+        return Ok(call_message(call.name.clone(), arguments, rng));
+    }
+    if let Some((name, arguments)) = call_from_conversation(tools, &earlier, rng) {
+        return Ok(call_message(name, arguments, rng));
+    }
+    let tool = &tools[rng.below(tools.len())];
+    let arguments = arguments_from_text(tool, point.user_text(), rng);
+    Ok(call_message(tool_name(tool), arguments, rng))
+}
+
+/// `guessed_argument`: instead of asking, a call with the values the user has not given invented.
+fn guessed_argument(point: &Point<'_>, rng: &mut Rng) -> Result<Message, Skip> {
+    let tools = &point.conversation.tools;
+    match point.answer_case {
+        None => return Err(Skip::NotAnAnswer),
+        Some(Case::Clarification) => {}
+        Some(_) => return Err(Skip::AnswerDoesNotAsk),
+    }
+    if tools.is_empty() {
+        return Err(Skip::NoToolsOffered);
+    }
+    let context = point.context_text();
+    let later = call_taking_the_reply(point, &context)?;
+    let tool = match later.and_then(|c| point.conversation.tool(&c.name)) {
+        Some(t) => t,
+        None => &tools[rng.below(tools.len())],
+    };
+    let arguments = guessed_arguments(tool, later, &context, rng)?;
+    Ok(call_message(tool_name(tool), arguments, rng))
+}
+
+/// `ignores_result`: the answer after tool results, with the values it took from them changed.
+fn ignores_result(point: &Point<'_>, rng: &mut Rng) -> Result<Message, Skip> {
+    let chosen = point.chosen();
+    let calls = !chosen.tool_calls.is_empty();
+    if calls {
+        return Err(Skip::NotAnAnswer);
+    }
+    if !point.after_results {
+        return Err(Skip::NotAfterResults);
+    }
+    let results: Vec<&str> = point.conversation.messages[point.turn.start..point.at]
+        .iter()
+        .filter(|m| m.role == Role::Tool)
+        .map(|m| m.content.as_str())
+        .collect();
+    if results.iter().all(|r| cases::is_error_result(r)) {
+        return Err(Skip::EveryResultIsAnError);
+    }
+    let (altered, changed) = alter_numbers(&chosen.content, &result_numbers(&results), rng);
+    let (altered, swapped) = swap_result_words(&altered, &results, rng);
+    if !changed && !swapped {
+        return Err(Skip::AnswerRepeatsNoResultValue);
+    }
+    Ok(assistant_text(altered))
+}
+
+/// `repeated_call`: the turn's previous call made again after its results came back.
+fn repeated_call(point: &Point<'_>, rng: &mut Rng) -> Result<Message, Skip> {
+    let chosen = point.chosen();
+    if !point.after_results {
+        return Err(Skip::NotAfterResults);
+    }
+    let previous = point.conversation.messages[point.turn.start..point.at]
+        .iter()
+        .rev()
+        .find(|m| m.role == Role::Assistant && !m.tool_calls.is_empty())
+        .ok_or(Skip::NotAfterResults)?;
+    let mut message = Message::new(Role::Assistant, "");
+    message.tool_calls = previous
+        .tool_calls
+        .iter()
+        .map(|c| ToolCall { id: c.id.as_ref().map(|_| rng.call_id()), origin: String::new(), ..c.clone() })
+        .collect();
+    if same_move(&message, chosen) {
+        return Err(Skip::ChosenRepeatsTheCall);
+    }
+    Ok(message)
+}
+
+/// `malformed_call`: the call written as text the template's parser cannot read.
+fn malformed_call_move(point: &Point<'_>, format: Format, rng: &mut Rng) -> Result<Message, Skip> {
+    let chosen = point.chosen();
+    let calls = !chosen.tool_calls.is_empty();
+    if !calls {
+        return Err(Skip::NotACall);
+    }
+    if format == Format::Harmony {
+        return Err(Skip::HarmonyCallsAreHeaders);
+    }
+    Ok(assistant_text(malformed_text(&chosen.tool_calls, rng)))
 }
 
 /// Check the rejected side with trajkit's own checks; why not when it does not show its defect.
