@@ -5,7 +5,7 @@
 //! all name a family; before this table each of the template, tokenizer and parser enums kept its
 //! own list of names (and `gptoss` was a parser but not a template). The stages that know more about
 //! a family say it where they live ([`crate::tokenize::Embedded::of`],
-//! [`crate::parse::Format::of`]); this module depends on nothing.
+//! [`crate::completion::Format::of`]); this module depends on nothing.
 
 /// A model family with a template shipped in `templates/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -16,7 +16,8 @@
 //!   → mask          byte spans × offsets → assistant_masks / labels
 //!   → emit          JSONL rows that TRL loads as they are
 //! check      reads rows back as turns and lints the mask (`check_mask`: a record's rows, checked)
-//! parse      model output (text or token ids) in a template's format → content, reasoning, tool calls
+//! completion model output (text or token ids) in a template's format → content, reasoning, tool calls
+//!            (named for what it reads, not `parse`: ingest::parse reads a record's JSON)
 //! eval       gold turns × parsed outputs → tool-use metrics per case (eval) and decomposed rewards (score)
 //! validate   step checks (unknown tools, schema-breaking or guessed arguments, ignored results) and
 //!            case classification (tool_required, clarification, …) before any of that
@@ -31,6 +32,7 @@
 pub mod batch;
 pub mod check;
 pub mod check_mask;
+pub mod completion;
 pub mod conversation;
 pub mod diagnostic;
 pub mod emit;
@@ -43,7 +45,6 @@ pub mod mix;
 pub mod pairs;
 #[cfg(feature = "cli")]
 pub mod parquet_out;
-pub mod parse;
 pub mod pipeline;
 pub mod pyjson;
 pub mod render;

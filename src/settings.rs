@@ -11,12 +11,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::completion::Format;
 use crate::conversation::normalize_tool;
 use crate::emit::EmitKind;
 use crate::eval::task::GoldSet;
 use crate::eval::{OutputReader, SchemaCache, Weights};
 use crate::ingest::{AdpImages, AdpThought, CodeTool, IngestOptions, InputFormat};
-use crate::parse::Format;
 use crate::pipeline::{Converter, Expand, Truncate};
 use crate::render::load::{self, LoadError};
 use crate::render::{ChatTemplate, Date, HarmonyOptions, ReasoningEffort, ReasoningPolicy, RenderOptions};

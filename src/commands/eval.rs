@@ -9,12 +9,12 @@ use serde_json::{json, Value};
 use super::settings::{output_settings, read_gold, SHOWN};
 use super::{Exit, Output};
 use crate::cli::{EvalArgs, ReportFormatArg};
+use trajkit::completion::ParseError;
 use trajkit::conversation::ArgumentsForm;
 use trajkit::emit::{messages_column, tools_column};
 use trajkit::eval::task::{prompt_text, GoldSet};
 use trajkit::eval::OutputReader;
 use trajkit::eval::{judge, prediction, reward, Key, Report, SchemaCache, Weights};
-use trajkit::parse::ParseError;
 use trajkit::source::RecordReader;
 
 pub fn run(args: EvalArgs) -> Result<Exit> {

@@ -8,13 +8,13 @@ use anyhow::{bail, Context as _, Result};
 use super::settings::{date, for_each_record, ingest_options, resolve, thread_pool};
 use super::{Exit, Output};
 use crate::cli::{ExpandArg, PairsArgs};
+use trajkit::completion::Format;
 use trajkit::diagnostic::Diagnostic;
 use trajkit::ingest;
 use trajkit::pairs::input::read_pair;
 use trajkit::pairs::synthesize::{synthesize, Kind, Skip, SynthOptions};
 use trajkit::pairs::tokenize::tokenize_pair;
 use trajkit::pairs::{Pair, RowForm};
-use trajkit::parse::Format;
 use trajkit::render::{ChatTemplate, RenderOptions};
 use trajkit::tokenize::TextTokenizer;
 

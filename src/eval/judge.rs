@@ -12,8 +12,8 @@ use serde_json::Value;
 
 use super::task::{Task, TurnKind};
 use super::text::{exact_match, token_f1};
+use crate::completion::ParseError;
 use crate::conversation::Message;
-use crate::parse::ParseError;
 use crate::text::phrases::asks_for_information;
 
 /// How one argument key of a matched call came out.

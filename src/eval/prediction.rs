@@ -17,8 +17,8 @@
 
 use serde_json::Value;
 
+use crate::completion::{self, hermes, Format, ParseError};
 use crate::conversation::{Arguments, Message, Role, ToolCall};
-use crate::parse::{self, hermes, Format, ParseError};
 use crate::tokenize::TextTokenizer;
 
 /// Which gold turn a prediction answers.
@@ -172,8 +172,8 @@ impl Output {
         tokenizer: impl FnOnce() -> Result<&'t TextTokenizer, String>,
     ) -> Result<Result<Message, ParseError>, String> {
         Ok(match self {
-            Output::Text(t) => parse::parse_text(format, t),
-            Output::Ids(ids) => parse::parse_ids(format, tokenizer()?, ids),
+            Output::Text(t) => completion::parse_text(format, t),
+            Output::Ids(ids) => completion::parse_ids(format, tokenizer()?, ids),
             Output::Message(m) => parse_message(m),
         })
     }
@@ -197,7 +197,7 @@ pub fn parse_message(m: &Value) -> Result<Message, ParseError> {
     let calls = m.get("tool_calls").and_then(Value::as_array).filter(|c| !c.is_empty());
     let Some(calls) = calls else {
         let mut parsed = if content.contains("<|channel|>") {
-            parse::parse_text(Format::Harmony, &content)?
+            completion::parse_text(Format::Harmony, &content)?
         } else {
             hermes::parse_body(&content)?
         };

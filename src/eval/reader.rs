@@ -5,8 +5,8 @@
 use std::sync::OnceLock;
 
 use super::prediction;
+use crate::completion::{Format, ParseError};
 use crate::conversation::Message;
-use crate::parse::{Format, ParseError};
 use crate::render::{ChatTemplate, RenderOptions};
 use crate::tokenize::{TextTokenizer, TokenizerSource};
 

@@ -187,7 +187,7 @@ pub fn prompt_text(
     task: &Task,
     template: &crate::render::ChatTemplate,
     options: &crate::render::RenderOptions,
-    format: crate::parse::Format,
+    format: crate::completion::Format,
 ) -> Option<Result<String, crate::render::RenderError>> {
     let generation_prompt = format.family()?.generation_prompt();
     let history = Conversation {

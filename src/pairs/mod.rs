@@ -161,7 +161,7 @@ pub fn validate_pair(validator: &crate::validate::Validator, record: &Value) -> 
         _ => None,
     };
     let template = record.pointer("/trajkit/template").and_then(|t| t.as_str()).unwrap_or("qwen3");
-    let format = crate::parse::Format::for_template(template);
+    let format = crate::completion::Format::for_template(template);
     let pair = match input::read_pair(record, "", &Default::default()) {
         Ok(pair) => pair,
         Err(p) => return Some(RecordReport { id, findings: vec![p], conversation: None }),
@@ -182,7 +182,7 @@ pub fn check_side(
     validator: &crate::validate::Validator,
     pair: &Pair,
     side: Side,
-    format: crate::parse::Format,
+    format: crate::completion::Format,
 ) -> Vec<crate::diagnostic::Diagnostic> {
     let conversation = pair.side(side);
     let messages: Vec<Value> = conversation.messages.iter().map(|m| m.to_json(ArgumentsForm::AsGiven, true)).collect();

@@ -18,9 +18,9 @@
 use serde_json::{Map, Value};
 
 use super::Pair;
+use crate::completion::{self, Format};
 use crate::conversation::{Arguments, Conversation, Message, Role, ToolCall};
 use crate::diagnostic::Code;
-use crate::parse::{self, Format};
 use crate::text::numbers::{values, Number};
 use crate::validate::cases::{self, Case};
 
@@ -1125,14 +1125,14 @@ fn malformed_text(calls: &[ToolCall], rng: &mut Rng) -> String {
 
 /// Whether `text` (an assistant message's content) tries to make a tool call that the format's parser
 /// cannot read; the parse error when it does.
-pub fn malformed_call(format: Format, text: &str) -> Option<parse::ParseError> {
+pub fn malformed_call(format: Format, text: &str) -> Option<completion::ParseError> {
     const MARKERS: &[&str] =
         &["<tool_call", "</tool_call>", "<function", "\"arguments\"", "[TOOL_CALLS]", "<|channel|>", "<|python_tag|>"];
     if !MARKERS.iter().any(|m| text.contains(m)) {
         return None;
     }
     let format = if format == Format::Harmony { Format::Hermes } else { format };
-    parse::parse_text(format, text).err()
+    completion::parse_text(format, text).err()
 }
 
 /// splitmix64, seeded from `--seed`, the record id, the decision point and the kind.

@@ -6,9 +6,9 @@
 //! content that spells a control token.
 
 use serde_json::Value;
+use trajkit::completion::{parse_ids, parse_text, Format, ParseError};
 use trajkit::conversation::{split_inline_reasoning, Conversation, Message, Role};
 use trajkit::ingest::{ingest, IngestOptions};
-use trajkit::parse::{parse_ids, parse_text, Format, ParseError};
 use trajkit::render::{load, Date, RenderOptions};
 use trajkit::tokenize::{Embedded, TextTokenizer, TokenizerSource};
 
