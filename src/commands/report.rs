@@ -44,7 +44,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     let work = |record: &RawRecord| {
         let rows = checker.rows(record);
         let stats = record_stats(&stats_converter, record);
-        let findings = validator.as_ref().map(|v| v.validate(record));
+        let findings = validator.as_ref().map(|v| trajkit::pairs::validate_record(v, record));
         (rows, stats, findings)
     };
 

@@ -94,7 +94,7 @@ pub fn convert_settings(flags: &RenderFlags) -> ConvertSettings {
 pub fn validation(ingest: &IngestOptions, mask_bad_steps: bool) -> Validation {
     let (validator, tool_findings) = Validator::new(ingest.clone(), None);
     for finding in &tool_findings {
-        eprintln!("{}: --tools {finding}", finding.severity);
+        eprintln!("{}: --tools {}", finding.severity, finding.labelled());
     }
     Validation { validator, mask_bad_steps }
 }

@@ -128,14 +128,14 @@ pub fn is_pair_record(record: &Value) -> bool {
 
 /// What `trajkit validate` does with any record: a preference-pair record is checked side by side
 /// ([`validate_pair`]), with the JSON checks' warnings first; any other record is a trajectory
-/// ([`crate::validate::Validator::validate`]).
+/// ([`crate::validate::Validator::validate_trajectory`]).
 pub fn validate_record(
     validator: &crate::validate::Validator,
     record: &crate::source::RawRecord,
 ) -> crate::validate::RecordReport {
     let parsed = match crate::ingest::parse(record) {
         Ok(parsed) => parsed,
-        Err(_) => return validator.validate(record),
+        Err(_) => return validator.validate_trajectory(record),
     };
     match validate_pair(validator, &parsed.value) {
         Some(mut report) => {

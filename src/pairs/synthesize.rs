@@ -899,8 +899,12 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
             i += 1;
         }
         let digits: String = chars[start..i].iter().collect();
-        let n: u64 = digits.parse().unwrap_or(0);
         let width = digits.len();
+        if width > 18 {
+            out.push_str(&digits); // an id, not a value (and past what u64 arithmetic below holds)
+            continue;
+        }
+        let n: u64 = digits.parse().unwrap_or(0);
         let (before, after) = (start.checked_sub(1).map(|k| chars[k]), chars.get(i).copied());
         // (lowest, count) of the values this number may take, when it is part of a date or a time.
         let range: Option<(u64, u64)> = match (before, after) {
@@ -947,9 +951,10 @@ fn alter_numbers(text: &str, avoid: &[f64], rng: &mut Rng) -> (String, bool) {
     (out, changed)
 }
 
-/// The numbers of the tool results, read as [`crate::text::numbers`] reads them.
+/// The numbers of the tool results, read as [`crate::text::numbers`] reads them, without their
+/// sign: [`alter_numbers`] rewrites digits and leaves a `-` where it was.
 fn result_numbers(results: &[&str]) -> Vec<f64> {
-    results.iter().flat_map(|r| values(r)).collect()
+    results.iter().flat_map(|r| values(r)).map(f64::abs).collect()
 }
 
 /// Replace the words the answer shares with the results' text by substitutes that contradict them:
@@ -1190,6 +1195,8 @@ mod tests {
         // Numbers of the results are avoided.
         let avoid: Vec<f64> = (0..10).map(f64::from).collect();
         let (s, _) = alter_numbers("7 bags", &avoid, &mut rng);
+        let (long, _) = alter_numbers("order 123456789012345678901234", &[], &mut rng);
+        assert_eq!(long, "order 123456789012345678901234", "a 24-digit id is left as it is");
         let n: u32 = s.trim_end_matches(" bags").parse().unwrap();
         assert!(n >= 10, "{s}");
     }

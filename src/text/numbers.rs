@@ -10,8 +10,9 @@
 //! - A written number *says* an exact value when it is that value rounded to the digits written:
 //!   `1,520` says 1520.06, `18` says 18.4, `588.80` says 588.8, `1.52M` says 1,520,060; `1,515`
 //!   does not say 1520.06 and `19` does not say 18.4.
-//! - Digits joined by `:` `/` `-` (`07:56`, `2026-12-03`, `12/03`) are also read whole, as a
-//!   [`literal`](literals): a date or a time is compared as written, not by its parts.
+//! - Dates and times (`07:56`, `2026-12-03`, `12/03`, `10:00-12:00`) are also read whole, as
+//!   [`literals`]: compared as written, not by their parts. A range of plain numbers (`10-12°C`,
+//!   `3-5 days`) is two numbers.
 
 /// One number written in a text.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +20,7 @@ pub struct Number {
     pub value: f64,
     /// The unit of the last digit written: 1 for `1520`, 0.01 for `588.80`, 10 000 for `1.52M`.
     pub step: f64,
-    /// Part of a date, a time or a range (`2026-12-03`, `07:56`), which [`literals`] reads whole.
+    /// Part of a date or a time (`2026-12-03`, `07:56`), which [`literals`] reads whole.
     pub in_literal: bool,
 }
 
@@ -33,8 +34,11 @@ impl Number {
 /// The numbers written in `text`, in order; a scaled one (`1.2M`) gives its written value and then
 /// its scaled one.
 pub fn numbers(text: &str) -> Vec<Number> {
+    let chars: Vec<char> = text.chars().collect();
+    let spans = literal_spans(&chars);
+    let mut next_span = 0; // runs come in order, so the spans are walked once
     let mut out = Vec::new();
-    each_digit_run(text, |chars, start| {
+    each_digit_run(&chars, |chars, start| {
         let mut i = start;
         let mut digits = String::new();
         while i < chars.len() {
@@ -55,12 +59,12 @@ pub fn numbers(text: &str) -> Vec<Number> {
                 break;
             }
         }
-        let Ok(mut value) = digits.parse::<f64>() else { return i };
-        let joined = |at: Option<usize>, digit_at: Option<usize>| {
-            at.and_then(|a| chars.get(a)).is_some_and(|c| matches!(c, ':' | '/' | '-'))
-                && digit_at.and_then(|d| chars.get(d)).is_some_and(char::is_ascii_digit)
-        };
-        let in_literal = joined(start.checked_sub(1), start.checked_sub(2)) || joined(Some(i), Some(i + 1));
+        // A run of hundreds of digits reads as infinity, which would equal any other.
+        let Some(mut value) = digits.parse::<f64>().ok().filter(|v| v.is_finite()) else { return i };
+        while spans.get(next_span).is_some_and(|s| s.end <= start) {
+            next_span += 1;
+        }
+        let in_literal = spans.get(next_span).is_some_and(|s| s.contains(&start));
         let negative =
             start > 0 && matches!(chars[start - 1], '-' | '−') && (start == 1 || !chars[start - 2].is_alphanumeric());
         if negative {
@@ -87,26 +91,39 @@ pub fn values(text: &str) -> Vec<f64> {
     numbers(text).into_iter().map(|n| n.value).collect()
 }
 
-/// Dates, times and ranges: digit groups joined by `:` `/` `-` (`07:56`, `2026-12-19`, `12/03`).
+/// Dates and times as written: `07:56`, `2026-12-19`, `12/03`; a range of times (`10:00-12:00`)
+/// gives each end.
 pub fn literals(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
-    each_digit_run(text, |chars, start| {
-        let mut i = start;
-        let mut joined = false;
-        while i < chars.len() {
-            if chars[i].is_ascii_digit() {
-                i += 1;
-            } else if matches!(chars[i], '.' | ',' | ':' | '/' | '-')
-                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
-            {
-                joined |= chars[i] != '.' && chars[i] != ',';
-                i += 1;
-            } else {
-                break;
-            }
+    for span in literal_spans(&chars) {
+        let token: String = chars[span].iter().collect();
+        match token.contains(':') {
+            true => out.extend(token.split('-').map(str::to_string)),
+            false => out.push(token),
         }
-        if joined {
-            out.push(chars[start..i].iter().collect());
+    }
+    out
+}
+
+/// Where [`literals`] are: digit groups joined by `:` `/` `-` (and `.` `,` inside numbers) that
+/// hold a `:` or a `/`, or have the shape of an ISO date (`2026-12-03`). `10-12` is not one.
+fn literal_spans(chars: &[char]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    each_digit_run(chars, |chars, start| {
+        let mut i = start;
+        let joins = |c: char| matches!(c, '.' | ',' | ':' | '/' | '-');
+        while i < chars.len()
+            && (chars[i].is_ascii_digit() || (joins(chars[i]) && chars.get(i + 1).is_some_and(char::is_ascii_digit)))
+        {
+            i += 1;
+        }
+        let token = &chars[start..i];
+        let groups: Vec<usize> = token.split(|c| *c == '-').map(<[char]>::len).collect();
+        let iso_date =
+            groups.len() == 3 && groups[0] == 4 && (1..=2).contains(&groups[1]) && (1..=2).contains(&groups[2]);
+        if token.iter().any(|c| matches!(c, ':' | '/')) || iso_date {
+            out.push(start..i);
         }
         i
     });
@@ -115,12 +132,11 @@ pub fn literals(text: &str) -> Vec<String> {
 
 /// Call `read(chars, start)` at each digit that starts a run; it reads the run and returns where
 /// the scan goes on.
-fn each_digit_run(text: &str, mut read: impl FnMut(&[char], usize) -> usize) {
-    let chars: Vec<char> = text.chars().collect();
+fn each_digit_run(chars: &[char], mut read: impl FnMut(&[char], usize) -> usize) {
     let mut i = 0;
     while i < chars.len() {
         if chars[i].is_ascii_digit() {
-            i = read(&chars, i).max(i + 1);
+            i = read(chars, i).max(i + 1);
         } else {
             i += 1;
         }
@@ -194,8 +210,10 @@ mod tests {
     #[test]
     fn dates_and_times_are_literals() {
         assert_eq!(literals("TGV 6611 leaves at 07:56 on 2026-12-19, 1,234.50 EUR"), ["07:56", "2026-12-19"]);
-        assert_eq!(literals("order ORD-1002"), Vec::<String>::new());
-        let parts: Vec<bool> = numbers("07:56 and 6611").iter().map(|n| n.in_literal).collect();
-        assert_eq!(parts, [true, true, false]);
+        assert_eq!(literals("order ORD-1002, 10-12°C, 3-5 days"), Vec::<String>::new());
+        assert_eq!(literals("open 10:00-12:00"), ["10:00", "12:00"]);
+        let parts: Vec<bool> = numbers("07:56 and 6611, 10-12").iter().map(|n| n.in_literal).collect();
+        assert_eq!(parts, [true, true, false, false, false]);
+        assert!(numbers(&"9".repeat(400)).is_empty(), "too long to be a value");
     }
 }

@@ -38,13 +38,15 @@ pub struct Salient {
 #[derive(Debug, Clone, PartialEq)]
 enum Item {
     Number(f64),
-    /// A date, a time or a range, as written (`07:56`, `2026-12-19`).
+    /// A date or a time, as written (`07:56`, `2026-12-19`).
     Literal(String),
-    /// A short string value as written, lowercased, and its content words the user did not say.
+    /// A short string value as written, lowercased, and its content words and (CJK) character
+    /// pairs the user did not say.
     Phrase {
         text: String,
         lower: String,
         own: Vec<String>,
+        grams: Vec<String>,
     },
     /// A content word of a longer text.
     Word(String),
@@ -89,20 +91,30 @@ impl Salient {
             .filter(|w| !w.is_empty())
             .map(|w| stem(w).to_string())
             .collect();
+        // CJK is written without spaces: said inside a longer run is said.
+        let said = |text: &str| match has_cjk(text) {
+            true => known_lower.contains(text),
+            false => contains_whole(&known_lower, text),
+        };
         let mut kept: Vec<Item> = Vec::new();
+        let mut seen = HashSet::new();
         for item in items {
             let item = match item {
                 Item::Number(x) if known_numbers.iter().any(|&k| (k - x).abs() <= 1e-9 * x.abs().max(1.0)) => continue,
                 Item::Literal(l) if known_literals.contains(&l) => continue,
-                Item::Phrase { lower, .. } if contains_whole(&known_lower, &lower) => continue,
+                Item::Phrase { lower, .. } if said(&lower) => continue,
                 Item::Phrase { text, lower, .. } => {
-                    let own = content_words(&lower, 3).into_iter().filter(|w| !known_words.contains(stem(w))).collect();
-                    Item::Phrase { text, lower, own }
+                    let own = content_words(&lower, 3)
+                        .into_iter()
+                        .filter(|w| !(known_words.contains(stem(w)) || has_cjk(w) && said(w)))
+                        .collect();
+                    let grams = cjk_bigrams(&lower).into_iter().filter(|g| !said(g)).collect();
+                    Item::Phrase { text, lower, own, grams }
                 }
-                Item::Word(w) if known_words.contains(stem(&w)) => continue,
+                Item::Word(w) if known_words.contains(stem(&w)) || (has_cjk(&w) && said(&w)) => continue,
                 other => other,
             };
-            if !kept.contains(&item) {
+            if seen.insert(format!("{item:?}")) {
                 kept.push(item);
             }
         }
@@ -126,10 +138,11 @@ impl Salient {
             Item::Literal(l) => {
                 lower.contains(l.as_str())
                     || iso_date_forms(l).is_some_and(|forms| forms.iter().any(|f| lower.contains(f.as_str())))
+                    || without_seconds(l).is_some_and(|t| lower.contains(t))
             }
-            Item::Phrase { lower: p, own, .. } => {
+            Item::Phrase { lower: p, own, grams, .. } => {
                 lower.contains(p.as_str())
-                    || (has_cjk(p) && cjk_bigrams(p).iter().any(|g| lower.contains(g.as_str())))
+                    || grams.iter().any(|g| lower.contains(g.as_str()))
                     || own.iter().any(|w| answer_words.contains(stem(w)))
             }
             Item::Word(w) => answer_words.contains(stem(w)),
@@ -144,6 +157,13 @@ impl Salient {
         };
         self.items.iter().take(n).map(show).collect()
     }
+}
+
+/// `10:00` of `10:00:00`: a time is said without its seconds.
+fn without_seconds(literal: &str) -> Option<&str> {
+    let parts: Vec<&str> = literal.split(':').collect();
+    (parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())))
+        .then(|| &literal[..literal.rfind(':').unwrap_or(literal.len())])
 }
 
 /// `needle` in `haystack` as a whole value: not inside an identifier (`mia` is not in `mia_smith_5326`).
@@ -181,7 +201,12 @@ fn from_text(text: &str, out: &mut Vec<Item>) {
         || word_count >= 2
         || !content_words(text, 3).is_empty();
     if notable && text.chars().any(char::is_alphabetic) {
-        out.push(Item::Phrase { text: text.to_string(), lower: text.to_lowercase(), own: Vec::new() });
+        out.push(Item::Phrase {
+            text: text.to_string(),
+            lower: text.to_lowercase(),
+            own: Vec::new(),
+            grams: Vec::new(),
+        });
     }
 }
 
@@ -254,6 +279,33 @@ mod tests {
         );
         let retried = Salient::of(&["ValueError: x not in list", r#"["Alpha", "Beta"]"#], "alpha, beta, gamma");
         assert!(retried.is_empty(), "the retry's values were all given; the error is not what to use");
+    }
+
+    #[test]
+    fn cjk_the_user_wrote_is_not_a_value_of_the_result() {
+        let s = Salient::of(&[r#"{"city": "上海市", "forecast": "雷阵雨"}"#], "上海市明天天气怎么样？");
+        assert!(!s.used_by("上海市明天天气很好"), "only the user's words repeated");
+        assert!(s.used_by("上海市明天有雷阵雨"));
+    }
+
+    #[test]
+    fn ranges_and_times_as_people_write_them() {
+        let range = Salient::of(&[r#"{"low_c": 10, "high_c": 12}"#], "");
+        assert!(range.used_by("Tomorrow: 10-12°C."));
+        let days = Salient::of(&[r#"{"min_days": 3, "max_days": 5}"#], "");
+        assert!(days.used_by("It takes 3-5 days."));
+        let hours = Salient::of(&[r#"{"open": "10:00-12:00", "departs": "10:00:00"}"#], "");
+        assert!(hours.used_by("Open 10:00 to 12:00.") && hours.used_by("It leaves at 10:00."));
+        assert!(!hours.used_by("It leaves at 11:00."));
+    }
+
+    #[test]
+    fn a_long_listing_is_read_whole() {
+        // 60,000 values: deduplicating them pairwise took minutes here; a set takes a moment.
+        let listing: String =
+            (0..20_000).map(|i| format!("Item {i} at 2026-01-{:02} costs {i}.5 EUR\n", i % 28 + 1)).collect();
+        let s = Salient::of(&[listing.as_str()], "");
+        assert!(!s.is_empty() && s.used_by("Item 19999 costs 19999.5 EUR"));
     }
 
     #[test]

@@ -92,14 +92,14 @@ impl Validator {
     ///
     /// This is what `trajkit validate` does with a trajectory; a preference-pair file goes through
     /// [`crate::pairs::validate_record`], which checks each side with this validator.
-    pub fn validate(&self, record: &RawRecord) -> RecordReport {
+    pub fn validate_trajectory(&self, record: &RawRecord) -> RecordReport {
         match ingest::parse(record) {
             Ok(parsed) => self.validate_parsed(parsed),
             Err(rejected) => RecordReport { id: rejected.id, findings: vec![rejected.problem], conversation: None },
         }
     }
 
-    /// [`validate`](Validator::validate) of a record already read as JSON; the JSON checks'
+    /// [`validate_trajectory`](Validator::validate_trajectory) of a record already read as JSON; the JSON checks'
     /// warnings (`duplicate_key`) are findings like ingest's.
     pub fn validate_parsed(&self, parsed: Parsed) -> RecordReport {
         let id = parsed.own_id();
@@ -219,7 +219,7 @@ mod tests {
     fn validate(record: Value) -> Vec<(&'static str, String)> {
         let (validator, _) = Validator::new(IngestOptions::default(), None);
         let record = RawRecord::from_text("t.jsonl", 1, 0, record.to_string());
-        validator.validate(&record).findings.into_iter().map(|f| (f.code.as_str(), f.path)).collect()
+        validator.validate_trajectory(&record).findings.into_iter().map(|f| (f.code.as_str(), f.path)).collect()
     }
 
     #[test]

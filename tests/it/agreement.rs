@@ -18,7 +18,7 @@ fn validate_flags_exactly_the_gold_answers_eval_calls_ungrounded() {
     {
         for record in RecordReader::open(path, 0).expect("fixture") {
             let record = record.expect("readable");
-            let report = validator.validate(&record);
+            let report = validator.validate_trajectory(&record);
             let warned: Vec<&str> = report
                 .findings
                 .iter()
