@@ -12,194 +12,96 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// What went wrong, by name. The snake_case form (`as_str`, serde) is stable: users grep for it
-/// and reports count by it (in its alphabetical order, which is `Code`'s order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Code {
-    // Reading the record: bytes and JSON (ingest::read).
-    InvalidUtf8,
-    InvalidJson,
-    NotAnObject,
-    DuplicateKey,
-    NumberOutOfRange,
-    NonFiniteNumber,
-    // The record's shape (ingest: raw, messages, ShareGPT, ADP).
-    UnknownFormat,
-    MissingField,
-    WrongType,
-    UnknownField,
-    UnknownRole,
-    UnknownEvent,
-    EmptyTurn,
-    EmptyTurns,
-    StepsAndTool,
-    ResultCountMismatch,
-    RoleOrder,
-    UnusedReasoning,
-    TrailingUserTurn,
-    Unfinished,
-    ImageContent,
-    InvalidTools,
-    DerivedTools,
-    AdpAfterFinish,
-    AdpImage,
-    AdpImageDropped,
-    AdpNoAxtree,
-    AdpThoughtDropped,
-    // Steps against the tools (ingest finds them; validate with the schemas).
-    UnknownTool,
-    CallWithoutTools,
-    ArgumentsNotJson,
-    ArgumentsSchema,
-    InvalidToolSchema,
-    NonstandardSchema,
-    DuplicateCall,
-    SpecialTokenText,
-    UngroundedArgument,
-    UnusedResult,
-    // Rendering and tokenizing (pipeline).
-    TemplateRefused,
-    TemplateError,
-    ReservedCharacter,
-    SpansNotFound,
-    NothingToTrain,
-    Tokenizer,
-    TooLong,
-    Truncated,
-    // A row's mask read back (check, check-mask).
-    NoSupervisedTokens,
-    SupervisedOutsideAssistant,
-    AssistantTurnUnsupervised,
-    NoLossTurnSupervised,
-    EndTokenUnsupervised,
-    UnknownGrammar,
-    // Preference pairs.
-    PairPrompt,
-    PairConflict,
-    PromptNotPrefix,
-    MalformedCall,
+/// Declares [`Code`] from one list: each variant with its stable name, in the order of the stages.
+macro_rules! codes {
+    ($($variant:ident = $name:literal,)*) => {
+        /// What went wrong, by name. The snake_case name (`as_str`, and how it serializes) is stable:
+        /// users grep for it and reports count by it (in its alphabetical order, which is `Code`'s order).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl Code {
-    pub const ALL: &'static [Code] = &[
-        Code::InvalidUtf8,
-        Code::InvalidJson,
-        Code::NotAnObject,
-        Code::DuplicateKey,
-        Code::NumberOutOfRange,
-        Code::NonFiniteNumber,
-        Code::UnknownFormat,
-        Code::MissingField,
-        Code::WrongType,
-        Code::UnknownField,
-        Code::UnknownRole,
-        Code::UnknownEvent,
-        Code::EmptyTurn,
-        Code::EmptyTurns,
-        Code::StepsAndTool,
-        Code::ResultCountMismatch,
-        Code::RoleOrder,
-        Code::UnusedReasoning,
-        Code::TrailingUserTurn,
-        Code::Unfinished,
-        Code::ImageContent,
-        Code::InvalidTools,
-        Code::DerivedTools,
-        Code::AdpAfterFinish,
-        Code::AdpImage,
-        Code::AdpImageDropped,
-        Code::AdpNoAxtree,
-        Code::AdpThoughtDropped,
-        Code::UnknownTool,
-        Code::CallWithoutTools,
-        Code::ArgumentsNotJson,
-        Code::ArgumentsSchema,
-        Code::InvalidToolSchema,
-        Code::NonstandardSchema,
-        Code::DuplicateCall,
-        Code::SpecialTokenText,
-        Code::UngroundedArgument,
-        Code::UnusedResult,
-        Code::TemplateRefused,
-        Code::TemplateError,
-        Code::ReservedCharacter,
-        Code::SpansNotFound,
-        Code::NothingToTrain,
-        Code::Tokenizer,
-        Code::TooLong,
-        Code::Truncated,
-        Code::NoSupervisedTokens,
-        Code::SupervisedOutsideAssistant,
-        Code::AssistantTurnUnsupervised,
-        Code::NoLossTurnSupervised,
-        Code::EndTokenUnsupervised,
-        Code::UnknownGrammar,
-        Code::PairPrompt,
-        Code::PairConflict,
-        Code::PromptNotPrefix,
-        Code::MalformedCall,
-    ];
+codes! {
+    // Reading the record: bytes and JSON (ingest::read).
+    InvalidUtf8 = "invalid_utf8",
+    InvalidJson = "invalid_json",
+    NotAnObject = "not_an_object",
+    DuplicateKey = "duplicate_key",
+    NumberOutOfRange = "number_out_of_range",
+    NonFiniteNumber = "non_finite_number",
+    // The record's shape (ingest: raw, messages, ShareGPT, ADP).
+    UnknownFormat = "unknown_format",
+    MissingField = "missing_field",
+    WrongType = "wrong_type",
+    UnknownField = "unknown_field",
+    UnknownRole = "unknown_role",
+    UnknownEvent = "unknown_event",
+    EmptyTurn = "empty_turn",
+    EmptyTurns = "empty_turns",
+    StepsAndTool = "steps_and_tool",
+    ResultCountMismatch = "result_count_mismatch",
+    RoleOrder = "role_order",
+    UnusedReasoning = "unused_reasoning",
+    TrailingUserTurn = "trailing_user_turn",
+    Unfinished = "unfinished",
+    ImageContent = "image_content",
+    InvalidTools = "invalid_tools",
+    DerivedTools = "derived_tools",
+    AdpAfterFinish = "adp_after_finish",
+    AdpImage = "adp_image",
+    AdpImageDropped = "adp_image_dropped",
+    AdpNoAxtree = "adp_no_axtree",
+    AdpThoughtDropped = "adp_thought_dropped",
+    // Steps against the tools (ingest finds them; validate with the schemas).
+    UnknownTool = "unknown_tool",
+    CallWithoutTools = "call_without_tools",
+    ArgumentsNotJson = "arguments_not_json",
+    ArgumentsSchema = "arguments_schema",
+    InvalidToolSchema = "invalid_tool_schema",
+    NonstandardSchema = "nonstandard_schema",
+    DuplicateCall = "duplicate_call",
+    SpecialTokenText = "special_token_text",
+    UngroundedArgument = "ungrounded_argument",
+    UnusedResult = "unused_result",
+    // Rendering and tokenizing (pipeline).
+    TemplateRefused = "template_refused",
+    TemplateError = "template_error",
+    ReservedCharacter = "reserved_character",
+    SpansNotFound = "spans_not_found",
+    NothingToTrain = "nothing_to_train",
+    Tokenizer = "tokenizer",
+    TooLong = "too_long",
+    Truncated = "truncated",
+    // A row's mask read back (check, check-mask).
+    NoSupervisedTokens = "no_supervised_tokens",
+    SupervisedOutsideAssistant = "supervised_outside_assistant",
+    AssistantTurnUnsupervised = "assistant_turn_unsupervised",
+    NoLossTurnSupervised = "no_loss_turn_supervised",
+    EndTokenUnsupervised = "end_token_unsupervised",
+    UnknownGrammar = "unknown_grammar",
+    // Preference pairs.
+    PairPrompt = "pair_prompt",
+    PairConflict = "pair_conflict",
+    PromptNotPrefix = "prompt_not_prefix",
+    MalformedCall = "malformed_call",
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Code::InvalidUtf8 => "invalid_utf8",
-            Code::InvalidJson => "invalid_json",
-            Code::NotAnObject => "not_an_object",
-            Code::DuplicateKey => "duplicate_key",
-            Code::NumberOutOfRange => "number_out_of_range",
-            Code::NonFiniteNumber => "non_finite_number",
-            Code::UnknownFormat => "unknown_format",
-            Code::MissingField => "missing_field",
-            Code::WrongType => "wrong_type",
-            Code::UnknownField => "unknown_field",
-            Code::UnknownRole => "unknown_role",
-            Code::UnknownEvent => "unknown_event",
-            Code::EmptyTurn => "empty_turn",
-            Code::EmptyTurns => "empty_turns",
-            Code::StepsAndTool => "steps_and_tool",
-            Code::ResultCountMismatch => "result_count_mismatch",
-            Code::RoleOrder => "role_order",
-            Code::UnusedReasoning => "unused_reasoning",
-            Code::TrailingUserTurn => "trailing_user_turn",
-            Code::Unfinished => "unfinished",
-            Code::ImageContent => "image_content",
-            Code::InvalidTools => "invalid_tools",
-            Code::DerivedTools => "derived_tools",
-            Code::AdpAfterFinish => "adp_after_finish",
-            Code::AdpImage => "adp_image",
-            Code::AdpImageDropped => "adp_image_dropped",
-            Code::AdpNoAxtree => "adp_no_axtree",
-            Code::AdpThoughtDropped => "adp_thought_dropped",
-            Code::UnknownTool => "unknown_tool",
-            Code::CallWithoutTools => "call_without_tools",
-            Code::ArgumentsNotJson => "arguments_not_json",
-            Code::ArgumentsSchema => "arguments_schema",
-            Code::InvalidToolSchema => "invalid_tool_schema",
-            Code::NonstandardSchema => "nonstandard_schema",
-            Code::DuplicateCall => "duplicate_call",
-            Code::SpecialTokenText => "special_token_text",
-            Code::UngroundedArgument => "ungrounded_argument",
-            Code::UnusedResult => "unused_result",
-            Code::TemplateRefused => "template_refused",
-            Code::TemplateError => "template_error",
-            Code::ReservedCharacter => "reserved_character",
-            Code::SpansNotFound => "spans_not_found",
-            Code::NothingToTrain => "nothing_to_train",
-            Code::Tokenizer => "tokenizer",
-            Code::TooLong => "too_long",
-            Code::Truncated => "truncated",
-            Code::NoSupervisedTokens => "no_supervised_tokens",
-            Code::SupervisedOutsideAssistant => "supervised_outside_assistant",
-            Code::AssistantTurnUnsupervised => "assistant_turn_unsupervised",
-            Code::NoLossTurnSupervised => "no_loss_turn_supervised",
-            Code::EndTokenUnsupervised => "end_token_unsupervised",
-            Code::UnknownGrammar => "unknown_grammar",
-            Code::PairPrompt => "pair_prompt",
-            Code::PairConflict => "pair_conflict",
-            Code::PromptNotPrefix => "prompt_not_prefix",
-            Code::MalformedCall => "malformed_call",
-        }
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
