@@ -63,7 +63,8 @@ pub struct Task {
     pub train: bool,
     pub conversation: Arc<Conversation>,
     pub tools: Arc<ToolSchemas>,
-    /// What the tool results of this user turn said that nobody had said before.
+    /// What the tool results of this user turn said that the user had not (answer turns only:
+    /// grounding is judged nowhere else, and a long trajectory has many call turns).
     pub salient: Salient,
     /// Calls already made in this user turn, as (name, arguments).
     pub earlier_calls: Vec<(String, Value)>,
@@ -129,7 +130,10 @@ pub fn tasks_with_tools(conversation: Conversation, tools: Arc<ToolSchemas>) -> 
             train: m.train,
             conversation: conversation.clone(),
             tools: tools.clone(),
-            salient: Salient::before_answer(messages, turn_start, index),
+            salient: match kind {
+                TurnKind::Answer => Salient::before_answer(messages, turn_start, index),
+                _ => Salient::default(),
+            },
             earlier_calls,
         });
     }
