@@ -58,6 +58,16 @@ pub fn has_cjk(text: &str) -> bool {
     text.chars().any(is_cjk)
 }
 
+/// `word` in `text` as a whole word: not inside a longer word or an identifier (`which` is not in
+/// `whichever`, `mia` is not in `mia_smith_5326`).
+pub fn contains_word(text: &str, word: &str) -> bool {
+    let part_of_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).any(|(at, _)| {
+        text[..at].chars().next_back().is_none_or(|c| !part_of_word(c))
+            && text[at + word.len()..].chars().next().is_none_or(|c| !part_of_word(c))
+    })
+}
+
 /// Pairs of adjacent CJK characters: the unit of overlap for text written without spaces.
 pub fn cjk_bigrams(text: &str) -> Vec<String> {
     let chars: Vec<char> = text.chars().collect();

@@ -31,14 +31,37 @@ impl Number {
     }
 }
 
+/// The same value, up to floating-point noise (0.045 computed is 0.045 written).
+pub fn same_value(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
 /// The numbers written in `text`, in order; a scaled one (`1.2M`) gives its written value and then
 /// its scaled one.
 pub fn numbers(text: &str) -> Vec<Number> {
+    numbers_and_literals(text).0
+}
+
+/// [`numbers`] and [`literals`] of `text` from one scan, for a caller that wants both.
+pub fn numbers_and_literals(text: &str) -> (Vec<Number>, Vec<String>) {
     let chars: Vec<char> = text.chars().collect();
     let spans = literal_spans(&chars);
+    let numbers = numbers_in(&chars, &spans);
+    let mut literals = Vec::new();
+    for span in spans {
+        let token: String = chars[span].iter().collect();
+        match token.contains(':') {
+            true => literals.extend(token.split('-').map(str::to_string)),
+            false => literals.push(token),
+        }
+    }
+    (numbers, literals)
+}
+
+fn numbers_in(chars: &[char], spans: &[std::ops::Range<usize>]) -> Vec<Number> {
     let mut next_span = 0; // runs come in order, so the spans are walked once
     let mut out = Vec::new();
-    each_digit_run(&chars, |chars, start| {
+    each_digit_run(chars, |chars, start| {
         let mut i = start;
         let mut digits = String::new();
         while i < chars.len() {
@@ -94,16 +117,7 @@ pub fn values(text: &str) -> Vec<f64> {
 /// Dates and times as written: `07:56`, `2026-12-19`, `12/03`; a range of times (`10:00-12:00`)
 /// gives each end.
 pub fn literals(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    for span in literal_spans(&chars) {
-        let token: String = chars[span].iter().collect();
-        match token.contains(':') {
-            true => out.extend(token.split('-').map(str::to_string)),
-            false => out.push(token),
-        }
-    }
-    out
+    numbers_and_literals(text).1
 }
 
 /// Where [`literals`] are: digit groups joined by `:` `/` `-` (and `.` `,` inside numbers) that

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use super::contains_word;
+
 /// The phrase lists of case inference, from `phrases.txt` (compiled in; the file says what each
 /// list is for). Data, not code: a reviewer adds a phrase without reading the rules.
 pub struct Phrases {
@@ -121,14 +123,6 @@ fn questions(text: &str) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn contains_word(text: &str, word: &str) -> bool {
-    text.match_indices(word).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
-        before.is_none_or(|c| !c.is_alphanumeric()) && after.is_none_or(|c| !c.is_alphanumeric())
-    })
 }
 
 /// `’` and `‘` as `'`, the way the phrase lists write them.

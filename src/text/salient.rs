@@ -25,8 +25,8 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::numbers::{iso_date_forms, literals, numbers};
-use super::{cjk_bigrams, content_words, has_cjk, stem, words};
+use super::numbers::{iso_date_forms, numbers, numbers_and_literals, same_value};
+use super::{cjk_bigrams, contains_word, content_words, has_cjk, stem, words};
 use crate::conversation::{Message, Role};
 
 /// What the tool results of a turn said that the conversation had not said before.
@@ -72,19 +72,23 @@ impl Salient {
     /// The salient values of `results` (tool result texts) that `known` (what the user said) does
     /// not hold.
     pub fn of(results: &[&str], known: &str) -> Salient {
-        let mut items = Vec::new();
+        // Each result parsed once, for the failure test and for its values.
+        let parsed: Vec<(&str, Option<Value>)> =
+            results.iter().map(|r| (r.trim(), serde_json::from_str(r.trim()).ok())).collect();
+        let failed: Vec<bool> = parsed.iter().map(|(text, value)| reports_failure(text, value.as_ref())).collect();
         // After a failed call that was retried, the answer is about the retry's result.
-        let failed = |r: &&&str| is_error_result(r);
-        let skip_failed = results.iter().any(|r| !failed(&r));
-        for r in results.iter().filter(|r| !(skip_failed && failed(r))) {
-            match serde_json::from_str::<Value>(r) {
-                Ok(value @ (Value::Object(_) | Value::Array(_))) => from_json(&value, &mut items),
-                _ => from_text(r, &mut items),
+        let skip_failed = failed.contains(&false);
+        let mut items = Vec::new();
+        for ((text, value), failed) in parsed.iter().zip(failed) {
+            match value {
+                _ if skip_failed && failed => {}
+                Some(value @ (Value::Object(_) | Value::Array(_))) => from_json(value, &mut items),
+                _ => from_text(text, &mut items),
             }
         }
         let known_lower = known.to_lowercase();
-        let known_numbers: Vec<f64> = numbers(known).iter().filter(|n| !n.in_literal).map(|n| n.value).collect();
-        let known_literals = literals(known);
+        let (known_numbers, known_literals) = numbers_and_literals(known);
+        let known_numbers: Vec<f64> = known_numbers.iter().filter(|n| !n.in_literal).map(|n| n.value).collect();
         // Split as identifiers: `mia_smith_5326` is one word the user gave, not "mia" and "smith".
         let known_words: HashSet<String> = known_lower
             .split(|c: char| !(c.is_alphanumeric() || c == '_'))
@@ -94,13 +98,17 @@ impl Salient {
         // CJK is written without spaces: said inside a longer run is said.
         let said = |text: &str| match has_cjk(text) {
             true => known_lower.contains(text),
-            false => contains_whole(&known_lower, text),
+            false => contains_word(&known_lower, text),
         };
         let mut kept: Vec<Item> = Vec::new();
         let mut seen = HashSet::new();
         for item in items {
+            // The same value said twice by the results is one value (and judged once).
+            if !seen.insert(item.key()) {
+                continue;
+            }
             let item = match item {
-                Item::Number(x) if known_numbers.iter().any(|&k| (k - x).abs() <= 1e-9 * x.abs().max(1.0)) => continue,
+                Item::Number(x) if known_numbers.iter().any(|&k| same_value(k, x)) => continue,
                 Item::Literal(l) if known_literals.contains(&l) => continue,
                 Item::Phrase { lower, .. } if said(&lower) => continue,
                 Item::Phrase { text, lower, .. } => {
@@ -114,9 +122,7 @@ impl Salient {
                 Item::Word(w) if known_words.contains(stem(&w)) || (has_cjk(&w) && said(&w)) => continue,
                 other => other,
             };
-            if seen.insert(format!("{item:?}")) {
-                kept.push(item);
-            }
+            kept.push(item);
         }
         Salient { items: kept }
     }
@@ -166,13 +172,16 @@ fn without_seconds(literal: &str) -> Option<&str> {
         .then(|| &literal[..literal.rfind(':').unwrap_or(literal.len())])
 }
 
-/// `needle` in `haystack` as a whole value: not inside an identifier (`mia` is not in `mia_smith_5326`).
-fn contains_whole(haystack: &str, needle: &str) -> bool {
-    let part_of_name = |c: char| c.is_alphanumeric() || c == '_';
-    haystack.match_indices(needle).any(|(at, _)| {
-        haystack[..at].chars().next_back().is_none_or(|c| !part_of_name(c))
-            && haystack[at + needle.len()..].chars().next().is_none_or(|c| !part_of_name(c))
-    })
+impl Item {
+    /// What makes two values the same value, for deduplication.
+    fn key(&self) -> (u8, u64, String) {
+        match self {
+            Item::Number(x) => (0, x.to_bits(), String::new()),
+            Item::Literal(l) => (1, 0, l.clone()),
+            Item::Phrase { lower, .. } => (2, 0, lower.clone()),
+            Item::Word(w) => (3, 0, w.clone()),
+        }
+    }
 }
 
 fn from_json(value: &Value, out: &mut Vec<Item>) {
@@ -187,8 +196,9 @@ fn from_json(value: &Value, out: &mut Vec<Item>) {
 
 fn from_text(text: &str, out: &mut Vec<Item>) {
     let text = text.trim();
-    out.extend(numbers(text).iter().filter(|n| !n.in_literal).map(|n| Item::Number(n.value)));
-    out.extend(literals(text).into_iter().map(Item::Literal));
+    let (numbers, literals) = numbers_and_literals(text);
+    out.extend(numbers.iter().filter(|n| !n.in_literal).map(|n| Item::Number(n.value)));
+    out.extend(literals.into_iter().map(Item::Literal));
     let word_count = words(text).len();
     if word_count >= 5 {
         out.extend(content_words(text, 4).into_iter().map(Item::Word));
@@ -214,7 +224,12 @@ fn from_text(text: &str, out: &mut Vec<Item>) {
 /// or text that starts like an error or a traceback.
 pub fn is_error_result(content: &str) -> bool {
     let text = content.trim();
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
+    reports_failure(text, serde_json::from_str(text).ok().as_ref())
+}
+
+/// [`is_error_result`] of a trimmed result and its JSON value, when it is JSON.
+fn reports_failure(text: &str, parsed: Option<&Value>) -> bool {
+    if let Some(Value::Object(map)) = parsed {
         let truthy = |v: &Value| match v {
             Value::Null | Value::Bool(false) => false,
             Value::String(s) => !s.trim().is_empty(),

@@ -14,7 +14,7 @@ use super::locate::{join_key, Paths};
 use super::schema::ToolSet;
 use crate::conversation::{Conversation, Role};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::text::numbers::{iso_date_forms, values};
+use crate::text::numbers::{iso_date_forms, same_value, values};
 use crate::text::salient::Salient;
 use crate::text::{cjk_bigrams, content_words, has_cjk, stem, words};
 
@@ -44,9 +44,10 @@ impl Context {
     }
 
     fn has_number(&self, x: f64) -> bool {
-        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
         // 4.5 (%) given as 0.045, or the other way round; a sign lost to a dash ("ORD-1002").
-        self.numbers.iter().any(|&n| close(n.abs(), x.abs()) || close(n, x * 100.0) || close(n * 100.0, x))
+        self.numbers
+            .iter()
+            .any(|&n| same_value(n.abs(), x.abs()) || same_value(n, x * 100.0) || same_value(n * 100.0, x))
     }
 
     /// Whether a string value can be found in what was seen, allowing for case, separators,
