@@ -139,8 +139,7 @@ pub fn validate_record(
     };
     match validate_pair(validator, &parsed.value) {
         Some(mut report) => {
-            let json_warnings = parsed.warnings.into_iter().map(Diagnostic::as_warning);
-            report.findings.splice(0..0, json_warnings);
+            report.findings.splice(0..0, parsed.warnings);
             report.findings.sort_by_key(|f| f.severity);
             report
         }

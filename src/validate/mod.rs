@@ -124,7 +124,7 @@ impl Validator {
     pub fn check(&self, record: &Value, ingested: &Ingested) -> Vec<Diagnostic> {
         let conversation = &ingested.conversation;
         let mut findings: Vec<Diagnostic> =
-            ingested.warnings.iter().filter(|w| !REDERIVED.contains(&w.code)).map(|w| w.clone().as_warning()).collect();
+            ingested.warnings.iter().filter(|w| !REDERIVED.contains(&w.code)).cloned().collect();
         let own_tools = record_tools(record);
         let record_set;
         let tools = match (&own_tools, &self.default_tools) {
