@@ -105,8 +105,7 @@ impl Validator {
         let id = parsed.own_id();
         match parsed.ingest_recovering(&self.ingest) {
             Err(rejected) => RecordReport { id, findings: vec![rejected.problem], conversation: None },
-            Ok((ingest::Recovered { ingested, errors }, record)) => {
-                let structural: Vec<Diagnostic> = errors;
+            Ok((ingest::Recovered { ingested, errors: structural }, record)) => {
                 let mut checked = self.check(&record, &ingested);
                 checked.retain(|f| !repeats_structural(f, &structural));
                 let clean = structural.is_empty();
