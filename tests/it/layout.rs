@@ -83,21 +83,40 @@ fn library_modules_import_each_other_without_a_circle() {
 fn commands_do_not_import_each_other() {
     let mut files = Vec::new();
     sources(Path::new("src/commands"), &mut files);
-    let names: Vec<String> = files.iter().map(|(p, _)| p.trim_end_matches(".rs").to_string()).collect();
+    let stem = |p: &str| p.rsplit('/').next().unwrap_or_default().trim_end_matches(".rs").to_string();
+    let names: Vec<String> = files.iter().map(|(p, _)| stem(p)).collect();
     assert!(names.iter().any(|n| n.ends_with("convert")), "{names:?}");
     // The shared pieces every command uses, not commands themselves.
     let shared = ["mod", "settings", "sink", "progress"];
     for (path, text) in &files {
-        let code = code(text);
-        for other in names.iter().filter_map(|n| n.rsplit('/').next()).filter(|n| !shared.contains(n)) {
-            let me = path.rsplit('/').next().unwrap_or_default().trim_end_matches(".rs");
-            assert!(
-                me == other
-                    || !(code.contains(&format!("super::{other}::")) || code.contains(&format!("super::{other};"))),
-                "commands/{path} imports the {other} command"
-            );
+        let me = stem(path);
+        let used = sibling_refs(&code(text));
+        for other in names.iter().filter(|n| !shared.contains(&n.as_str()) && **n != me) {
+            assert!(!used.contains(other), "src/{path} imports the {other} command ({used:?})");
         }
     }
+}
+
+/// The sibling modules a file names through `super::` or `crate::commands::`: `super::convert::run`,
+/// `use super::{convert, Exit}`, `use super::validate as v`.
+fn sibling_refs(code: &str) -> BTreeSet<String> {
+    let ident = |s: &str| s.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+    let mut out = BTreeSet::new();
+    for prefix in ["super::", "crate::commands::"] {
+        for (at, _) in code.match_indices(prefix) {
+            let rest = &code[at + prefix.len()..];
+            match rest.strip_prefix('{') {
+                Some(list) => {
+                    let list = &list[..list.find('}').unwrap_or(list.len())];
+                    out.extend(list.split(',').map(|item| ident(item.trim())));
+                }
+                None => {
+                    out.insert(ident(rest));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[test]
